@@ -1,0 +1,88 @@
+"""ember: PyTorch's programming model — Tensor, autograd, nn, optim — on NumPy and CuPy.
+
+``import ember as torch`` and a PyTorch program runs with the same semantics.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import _dtype
+from ._dtype import (dtype, float16, half, bfloat16, float32, float, float64, double, int8, int16, short, int32,
+                     int, int64, long, uint8, bool, get_default_dtype, set_default_dtype, promote_types, can_cast,
+                     finfo, iinfo)
+from ._device import device
+from ._tensor import Tensor, Size
+from . import autograd
+from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
+from .autograd.grad_mode import is_inference_mode_enabled
+from .autograd.anomaly_mode import set_detect_anomaly, detect_anomaly, is_anomaly_enabled
+from ._factory import (tensor, as_tensor, asarray, from_numpy, zeros, ones, empty, full, zeros_like, ones_like,
+                       empty_like, full_like, eye, arange, linspace, logspace, is_tensor, numel)
+from ._factory import range_ as range  # noqa: A001 - torch.range, deprecated but public
+from .random import (Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,
+                     set_rng_state, rand, randn, randint, randperm, rand_like, randn_like, randint_like, normal,
+                     bernoulli, multinomial, poisson)
+from . import ops
+from .ops.elementwise import *  # noqa: F401,F403
+from .ops.reduce import *  # noqa: F401,F403
+from .ops.shape import *  # noqa: F401,F403
+from .ops.index import *  # noqa: F401,F403
+from .ops.linalg import *  # noqa: F401,F403
+from .ops.nn import *  # noqa: F401,F403
+from ._tensor_str import set_printoptions, get_printoptions, printoptions  # noqa: F401
+from . import nn  # noqa: E402
+from .nn.parameter import Parameter as _Parameter  # noqa: F401
+from . import cuda  # noqa: E402
+
+
+class layout:
+    """Tensor layouts; ember has only ``strided``."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return "ember." + self.name
+
+
+strided = layout("strided")
+
+
+def _bind():
+    from ._tensor import _bind_methods, Tensor as _T
+    from . import random as _random
+    _bind_methods()
+    for _name, _fn in _random.TENSOR_METHODS.items():
+        setattr(_T, _name, _fn)
+
+
+_bind()
+
+
+def result_type(tensor1, tensor2) -> dtype:
+    """The dtype an arithmetic op on these operands returns (``torch.result_type``)."""
+    from .ops._util import result_dtype
+    return result_dtype(tensor1, tensor2)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def is_nonzero(input: Tensor) -> bool:
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return builtins_bool(input.item())
+
+
+import builtins as _builtins  # noqa: E402
+builtins_bool = _builtins.bool
+
+
+def get_num_threads() -> int:
+    import os
+    return os.cpu_count() or 1
+
+
+def set_num_threads(n: int) -> None:
+    """Accepted for compatibility; BLAS threads are set by the environment (OMP_NUM_THREADS)."""

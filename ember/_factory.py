@@ -1,0 +1,334 @@
+"""Tensor creation: ``tensor``, ``zeros``, ``arange``, ..., and the ``*_like`` forms.
+
+Python floats become the default dtype (float32), Python ints int64 and bools
+bool, as in PyTorch; NumPy arrays keep their dtype.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+import warnings
+
+import numpy as np
+
+from . import _dtype as D
+from ._backend import module_for_device, to_numpy, is_cuda_array, array_module
+from ._device import device as _device_cls, to_device, CPU
+from ._tensor import Tensor, _wrap, _new
+
+_default_device = CPU
+
+
+def _xp(dev):
+    return np if dev is None or dev.type == "cpu" else module_for_device("cuda")
+
+
+def _finish(data, requires_grad: bool, cls=Tensor) -> Tensor:
+    t = _wrap(data) if cls is Tensor else _rebuild(cls, data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _rebuild(cls, data):
+    t = _new(cls)
+    t._data = data
+    t._grad_fn = None
+    t._requires_grad = False
+    t._grad = None
+    t._vbox = [0]
+    return t
+
+
+def _on_device(arr, dev):
+    if dev is None:
+        dev = _default_device
+    if dev.type == "cpu":
+        return to_numpy(arr) if is_cuda_array(arr) else arr
+    cp = module_for_device("cuda")
+    with cp.cuda.Device(dev.index or 0):
+        return cp.asarray(arr)
+
+
+def _size_args(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if isinstance(s, Tensor):
+            s = int(s)
+        if not isinstance(s, (int, np.integer)):
+            raise TypeError(f"expected a sequence of integers or a single integer, got '{type(s).__name__}'")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _array_from_data(data):
+    """A NumPy array of ``data`` with PyTorch's dtype inference."""
+    if isinstance(data, Tensor):
+        return to_numpy(data._data), True
+    if isinstance(data, np.ndarray):
+        return data, True
+    if is_cuda_array(data):
+        return data, True
+    if isinstance(data, (builtins.bool, np.bool_)):
+        return np.array(data, dtype=np.bool_), True
+    if isinstance(data, builtins.int):
+        return np.array(data, dtype=np.int64), True
+    if isinstance(data, builtins.float):
+        return np.array(data, dtype=D._default_dtype.np), True
+    if isinstance(data, np.generic):
+        return np.asarray(data), True
+    if isinstance(data, (list, tuple)):
+        flat = _flatten_checked(data)
+        arr = np.array(flat[0], dtype=flat[1]).reshape(flat[2])
+        return arr, True
+    if hasattr(data, "__array__"):
+        return np.asarray(data), True
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _flatten_checked(data):
+    """Flatten nested sequences, checking rectangularity; returns (values, dtype, shape)."""
+    shape = []
+    level = [data]
+    depth = 0
+    while level and isinstance(level[0], (list, tuple)) or (level and isinstance(level[0], Tensor)
+                                                           and level[0]._data.ndim > 0):
+        first = level[0]
+        n = len(first)
+        for item in level:
+            if not isinstance(item, (list, tuple, Tensor)) or len(item) != n:
+                got = len(item) if isinstance(item, (list, tuple)) else None
+                if got is None:
+                    raise TypeError(f"expected a sequence at dim {depth}")
+                raise ValueError(f"expected sequence of length {n} at dim {depth} (got {got})")
+        shape.append(n)
+        level = [x for item in level for x in (item if not isinstance(item, Tensor) else item.unbind(0))]
+        depth += 1
+    kinds = 0  # 0 bool, 1 int, 2 float
+    values = []
+    for x in level:
+        if isinstance(x, Tensor):
+            if x._data.size != 1:
+                raise ValueError("only one element tensors can be converted to Python scalars")
+            x = x.item()
+        if isinstance(x, (list, tuple)):
+            raise ValueError(f"expected sequence of length {len(x)} at dim {depth} (got scalar)")
+        if isinstance(x, (builtins.bool, np.bool_)):
+            pass
+        elif isinstance(x, (builtins.int, np.integer)):
+            kinds = builtins.max(kinds, 1)
+        elif isinstance(x, (builtins.float, np.floating)):
+            kinds = 2
+        else:
+            raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
+        values.append(x)
+    dtype = (np.bool_, np.int64, D._default_dtype.np)[kinds] if level else D._default_dtype.np
+    return values, dtype, tuple(shape)
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A new tensor that copies ``data`` (``torch.tensor``)."""
+    if isinstance(data, Tensor):
+        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+                      "or sourceTensor.detach().clone().requires_grad_(True), rather than "
+                      "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
+    arr, _ = _array_from_data(data)
+    if not is_cuda_array(arr):
+        D.from_numpy_dtype(arr.dtype)  # TypeError for unsupported NumPy dtypes
+    if dtype is not None:
+        dt = D.to_dtype(dtype)
+        arr = arr.astype(dt.np)
+    else:
+        arr = arr.copy()
+    dev = to_device(device) if device is not None else None
+    return _finish(_on_device(arr, dev), requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Share memory with ``data`` when possible (a tensor or NumPy array of the right dtype/device)."""
+    dev = to_device(device) if device is not None else None
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=dev) if (dtype is not None or dev is not None) else data
+    if isinstance(data, np.ndarray) and (dev is None or dev.type == "cpu"):
+        D.from_numpy_dtype(data.dtype)
+        arr = data if dtype is None else data.astype(D.to_dtype(dtype).np, copy=False)
+        return _wrap(arr)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a NumPy array (``torch.from_numpy``)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    D.from_numpy_dtype(ndarray.dtype)
+    return _wrap(ndarray)
+
+
+def _resolve_dtype(dtype, default=None) -> D.dtype:
+    if dtype is None:
+        return default or D._default_dtype
+    return D.to_dtype(dtype)
+
+
+def _filled(fn_name, size, dtype, device, requires_grad, fill=None):
+    shape = _size_args(size)
+    dt = _resolve_dtype(dtype)
+    dev = to_device(device) if device is not None else _default_device
+    xp = _xp(dev)
+    if fn_name == "full":
+        arr = xp.full(shape, fill, dtype=dt.np)
+    else:
+        arr = getattr(xp, fn_name)(shape, dtype=dt.np)
+    return _finish(arr, requires_grad)
+
+
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled("zeros", size, dtype, device, requires_grad)
+
+
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled("ones", size, dtype, device, requires_grad)
+
+
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+          memory_format=None, pin_memory=False) -> Tensor:
+    return _filled("empty", size, dtype, device, requires_grad)
+
+
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; its dtype follows the value (int64/float/bool) by default."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if dtype is None:
+        dtype = D.scalar_dtype(fill_value)
+    if isinstance(size, (int, np.integer)):
+        size = (size,)
+    return _filled("full", (tuple(size),), dtype, device, requires_grad, fill=fill_value)
+
+
+def _like(input, dtype, device):
+    return (dtype if dtype is not None else input.dtype), (device if device is not None else input.device)
+
+
+def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return zeros(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return ones(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return empty(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return full(input.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m is not None and m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
+    dev = to_device(device) if device is not None else _default_device
+    return _finish(_xp(dev).eye(n, m, dtype=_resolve_dtype(dtype).np), requires_grad)
+
+
+def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 when all arguments are ints."""
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) / step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    all_int = builtins.all(isinstance(v, (builtins.int, np.integer)) for v in vals)
+    dt = _resolve_dtype(dtype, D.int64 if all_int else D._default_dtype)
+    n = builtins.max(0, math.ceil((end - start) / step))
+    dev = to_device(device) if device is not None else _default_device
+    xp = _xp(dev)
+    if all_int and dt._category == 1:
+        arr = xp.arange(start, start + n * step, step, dtype=dt.np)[:n]
+    else:
+        arr = (start + xp.arange(n, dtype=np.float64) * step).astype(dt.np)
+    return _finish(arr, requires_grad)
+
+
+def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Deprecated ``torch.range``: like arange but includes ``end``; float by default."""
+    n = builtins.int(math.floor((end - start) / step)) + 1
+    dt = _resolve_dtype(dtype)
+    arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
+    return _finish(_on_device(arr, to_device(device) if device is not None else None), requires_grad)
+
+
+def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (``torch.linspace``)."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    start = start.item() if isinstance(start, Tensor) else start
+    end = end.item() if isinstance(end, Tensor) else end
+    dt = _resolve_dtype(dtype)
+    i = np.arange(steps, dtype=np.float64)
+    if steps > 1:
+        step = (end - start) / (steps - 1)
+        half = steps // 2
+        # PyTorch fills the first half from start and the second half back from end
+        arr = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
+    else:
+        arr = np.full(steps, start, dtype=np.float64)
+    if dt._category == 1:
+        arr = np.trunc(arr)
+    return _finish(_on_device(arr.astype(dt.np), to_device(device) if device is not None else None),
+                   requires_grad)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    exps = linspace(start, end, steps, dtype=D.float64)._data
+    arr = np.power(base, exps).astype(_resolve_dtype(dtype).np)
+    return _finish(_on_device(arr, to_device(device) if device is not None else None), requires_grad)
+
+
+def _legacy_tensor(cls, *args, **kwargs):
+    """``ember.Tensor(...)``: sizes make an uninitialised tensor, data is copied; default dtype."""
+    device = kwargs.pop("device", None)
+    if kwargs:
+        raise TypeError(f"new() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    dt = D._default_dtype
+    if not args:
+        arr = np.empty((0,), dtype=dt.np)
+    elif builtins.all(isinstance(a, (builtins.int, np.integer)) and not isinstance(a, builtins.bool) for a in args):
+        arr = np.zeros(tuple(args), dtype=dt.np)
+    elif len(args) == 1 and isinstance(args[0], Tensor):
+        src = args[0]
+        t = _rebuild(cls, src._data)
+        t._vbox = src._vbox
+        return t
+    elif len(args) == 1:
+        arr = _array_from_data(args[0])[0].astype(dt.np)
+    else:
+        raise TypeError("new(): invalid combination of arguments")
+    return _rebuild(cls, _on_device(arr, to_device(device) if device is not None else None))
+
+
+def is_tensor(obj) -> builtins.bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> builtins.int:
+    return input.numel()

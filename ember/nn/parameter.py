@@ -1,0 +1,53 @@
+"""``nn.Parameter``: a Tensor that a Module registers when assigned as an attribute."""
+from __future__ import annotations
+
+from .._tensor import Tensor, _new, _rebuild_tensor
+from .._backend import to_numpy
+
+
+class Parameter(Tensor):
+    """A tensor that is a module parameter (``torch.nn.Parameter``).
+
+    ``Parameter(data=None, requires_grad=True)`` shares ``data``'s storage. Ops on a
+    Parameter return plain Tensors; ``.data`` is a plain Tensor on the same storage;
+    ``copy.deepcopy`` and pickle keep the Parameter type.
+    """
+
+    __slots__ = ()
+    _is_param = True
+
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True):
+        if data is None:
+            from .._factory import empty
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
+        t = _new(cls)
+        t._data = data._data
+        t._grad_fn = None
+        t._requires_grad = False
+        t._grad = None
+        t._vbox = data._vbox
+        t.requires_grad = requires_grad
+        return t
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild_parameter, (to_numpy(self._data), self._requires_grad, str(self.device)))
+
+
+def _rebuild_parameter(array, requires_grad, device="cpu"):
+    return _rebuild_tensor(Parameter, array, requires_grad, device)
+
+
+class UninitializedParameter(Parameter):
+    """Placeholder for lazy modules (shape unknown until the first forward)."""
+
+    def __new__(cls, requires_grad: bool = True, device=None, dtype=None):
+        return Parameter.__new__(cls, None, requires_grad)
+
+
+def is_lazy(param) -> bool:
+    return isinstance(param, UninitializedParameter)

@@ -1,0 +1,1132 @@
+"""Elementwise ops: arithmetic, unary math, comparisons, logic, clamp/where, casts.
+
+Each op is a forward function on arrays and a ``*Backward0`` node beside it whose
+``apply`` writes the gradient with ember ops (so ``create_graph=True`` works).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _dtype as D
+from .._backend import array_module, special_erf, special_erfinv
+from ._util import (Tensor, Node, edge, SavedOutput, _GradState, _wrap, _make, operands, grad_for,
+                    float_array, inplace, inplace_ufunc, requires_grad_any, result_dtype, check_inplace_leaf,
+                    as_tensor_like)
+
+# ------------------------------------------------------------------------------------------
+# Binary arithmetic
+# ------------------------------------------------------------------------------------------
+
+
+class _BinaryNode(Node):
+    """Records the inputs' shapes and dtypes for the broadcast undo and the dtype restore."""
+
+    def _setup(self, a, b):
+        ad = a._data
+        self._sa, self._da = ad.shape, ad.dtype
+        if isinstance(b, Tensor):
+            bd = b._data
+            self._sb, self._db = bd.shape, bd.dtype
+            self._next = (edge(a), edge(b))
+        else:
+            self._next = (edge(a), None)
+
+
+def _binary_result(a, b, out, node_cls, save=False):
+    """Wrap ``out``; record ``node_cls`` when ``a`` or ``b`` requires grad."""
+    if _GradState.enabled and (a._requires_grad or (isinstance(b, Tensor) and b._requires_grad)):
+        node = node_cls()
+        node._setup(a, b)
+        if save:
+            node._save(a, b if isinstance(b, Tensor) else None)
+            if not isinstance(b, Tensor):
+                node._scalar = b
+        return _make(out, node)
+    return _wrap(out)
+
+
+class AddBackward0(_BinaryNode):
+    _alpha = 1
+
+    def apply(self, g):
+        na, nb = self._next
+        ga = grad_for(g, self._sa, self._da) if na is not None else None
+        gb = None
+        if nb is not None:
+            gb = g if self._alpha == 1 else g * self._alpha
+            gb = grad_for(gb, self._sb, self._db)
+        return ga, gb
+
+
+class SubBackward0(_BinaryNode):
+    _alpha = 1
+
+    def apply(self, g):
+        na, nb = self._next
+        ga = grad_for(g, self._sa, self._da) if na is not None else None
+        gb = grad_for(-g if self._alpha == 1 else g * -self._alpha, self._sb, self._db) if nb is not None else None
+        return ga, gb
+
+
+class RsubBackward1(Node):
+    _alpha = 1
+
+    def apply(self, g):
+        return (-g if self._alpha == 1 else g * -self._alpha,)
+
+
+class MulBackward0(_BinaryNode):
+    def apply(self, g):
+        a, b = self._saved_tensors()
+        na, nb = self._next
+        if b is None:  # tensor * scalar
+            return g * self._scalar, None
+        ga = grad_for(g * b, self._sa, self._da) if na is not None else None
+        gb = grad_for(g * a, self._sb, self._db) if nb is not None else None
+        return ga, gb
+
+
+class DivBackward0(_BinaryNode):
+    def apply(self, g):
+        a, b = self._saved_tensors()
+        na, nb = self._next
+        if b is None:
+            return g / self._scalar, None
+        ga = grad_for(g / b, self._sa, self._da) if na is not None else None
+        gb = grad_for(-g * a / (b * b), self._sb, self._db) if nb is not None else None
+        return ga, gb
+
+
+def _add(a, b):
+    ad, bd = operands(a, b)
+    return _binary_result(a, b, ad + bd, AddBackward0)
+
+
+def _radd(a, b):
+    return _add(a, b)
+
+
+def _sub(a, b):
+    ad, bd = operands(a, b)
+    if ad.dtype.kind == "b" and (type(bd) is bool or getattr(bd, "dtype", None) == np.bool_):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    return _binary_result(a, b, ad - bd, SubBackward0)
+
+
+def _rsub(a, b, alpha=1):
+    """``b - alpha * a`` for a scalar ``b`` (``2 - t``)."""
+    ad, bd = operands(a, b)
+    out = bd - ad if alpha == 1 else bd - alpha * ad
+    if _GradState.enabled and a._requires_grad:
+        node = RsubBackward1()
+        node._next = (edge(a),)
+        node._alpha = alpha
+        return _make(out, node)
+    return _wrap(out)
+
+
+def _mul(a, b):
+    ad, bd = operands(a, b)
+    return _binary_result(a, b, ad * bd, MulBackward0, save=True)
+
+
+def _truediv(a, b):
+    ad, bd = operands(a, b)
+    if ad.dtype.kind in "iub" and (not isinstance(bd, (float, np.ndarray)) or bd.dtype.kind in "iub"):
+        f = D._default_dtype.np
+        ad = ad.astype(f)
+        bd = bd.astype(f) if isinstance(bd, np.ndarray) or hasattr(bd, "astype") else bd
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = ad / bd
+    return _binary_result(a, b, out, DivBackward0, save=True)
+
+
+def _rtruediv(a, b):
+    """``b / a`` for a scalar ``b``."""
+    return reciprocal(a) * b if not isinstance(b, Tensor) else _truediv(b, a)
+
+
+def add(input, other, *, alpha=1, out=None):
+    """``input + alpha * other`` (``torch.add``)."""
+    if not isinstance(input, Tensor):
+        input = as_tensor_like(input, other)
+    if alpha != 1:
+        other = other * alpha
+    return _out(_add(input, other), out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """``input - alpha * other`` (``torch.sub``)."""
+    if not isinstance(input, Tensor):
+        input = as_tensor_like(input, other)
+    if alpha != 1:
+        other = other * alpha
+    return _out(_sub(input, other), out)
+
+
+subtract = sub
+
+
+def rsub(input, other, *, alpha=1):
+    """``other - alpha * input``."""
+    if isinstance(other, Tensor):
+        return sub(other, input, alpha=alpha)
+    return _rsub(input, other, alpha)
+
+
+def mul(input, other, *, out=None):
+    if not isinstance(input, Tensor):
+        input, other = other, input
+    return _out(_mul(input, other), out)
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """True division, or ``rounding_mode`` 'trunc'/'floor' (``torch.div``)."""
+    if not isinstance(input, Tensor):
+        input = as_tensor_like(input, other)
+    if rounding_mode is None:
+        return _out(_truediv(input, other), out)
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
+    ad, bd = operands(input, other)
+    xp = array_module(ad)
+    if ad.dtype.kind in "iu":
+        if np.any(np.asarray(bd) == 0):
+            raise RuntimeError("ZeroDivisionError")
+        q = xp.floor_divide(ad, bd)
+        if rounding_mode == "trunc":
+            q = q + ((ad % bd != 0) & ((ad < 0) != (np.asarray(bd) < 0)))
+        out_arr = q.astype(ad.dtype, copy=False)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = ad / bd
+        out_arr = xp.trunc(q) if rounding_mode == "trunc" else xp.floor(q)
+    result = _wrap(out_arr)
+    if requires_grad_any(input, other):  # piecewise constant: zero gradient
+        result = _zero_grad_op(result, (input, other), "DivBackward1")
+    return _out(result, out)
+
+
+divide = div
+true_divide = div
+
+
+def floor_divide(input, other):
+    return div(input, other, rounding_mode="floor")
+
+
+def remainder(input, other):
+    """Python-style modulus (sign of the divisor), ``torch.remainder``."""
+    if not isinstance(input, Tensor):
+        input = as_tensor_like(input, other)
+    ad, bd = operands(input, other)
+    xp = array_module(ad)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = xp.remainder(ad, bd)
+    if requires_grad_any(input, other):
+        # d/da = 1, d/db = -floor(a/b)
+        return input - div(input, other, rounding_mode="floor").detach() * other
+    return _wrap(out)
+
+
+def fmod(input, other):
+    """C-style modulus (sign of the dividend), ``torch.fmod``."""
+    ad, bd = operands(input, other)
+    xp = array_module(ad)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = xp.fmod(ad, bd)
+    if requires_grad_any(input, other):
+        return input - div(input, other, rounding_mode="trunc").detach() * other
+    return _wrap(out)
+
+
+class _ZeroGrad(Node):
+    """Backward of piecewise-constant ops (floor, sign, round, ...): zeros for every input."""
+
+    def apply(self, g):
+        return tuple(None if n is None else _zeros_like_array(s) for n, s in zip(self._next, self._shapes))
+
+
+def _zeros_like_array(spec):
+    shape, dtype, xp = spec
+    return _wrap(xp.zeros(shape, dtype=dtype))
+
+
+def _zero_grad_op(result, inputs, name):
+    cls = _ZERO_GRAD_CLASSES.get(name)
+    if cls is None:
+        cls = _ZERO_GRAD_CLASSES[name] = type(name, (_ZeroGrad,), {})
+    node = cls()
+    node._next = tuple(edge(t) if isinstance(t, Tensor) else None for t in inputs)
+    node._shapes = tuple((t._data.shape, t._data.dtype, array_module(t._data)) if isinstance(t, Tensor) else None
+                         for t in inputs)
+    return _make(result._data, node)
+
+
+_ZERO_GRAD_CLASSES: dict = {}
+
+
+def _out(result, out):
+    """Support the ``out=`` argument: copy the result into ``out`` (resized if needed)."""
+    if out is None:
+        return result
+    if out._data.shape != result._data.shape:
+        out._data = result._data.astype(out._data.dtype, copy=True)
+    else:
+        out._data[...] = result._data
+    out._vbox[0] += 1
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# pow
+# ------------------------------------------------------------------------------------------
+
+class PowBackward0(Node):
+    """pow(tensor, scalar)."""
+
+    def apply(self, g):
+        (x,) = self._saved_tensors()
+        e = self._exponent
+        if e == 0:
+            return (g * 0,)
+        if e == 2:
+            return (g * (x * 2),)
+        return (g * (x.pow(e - 1) * e),)
+
+
+class PowBackward1(_BinaryNode):
+    """pow(tensor, tensor)."""
+
+    def apply(self, g):
+        a, b = self._saved_tensors()
+        na, nb = self._next
+        ga = gb = None
+        if na is not None:
+            ga = grad_for(g * b * a.pow(b - 1), self._sa, self._da)
+        if nb is not None:
+            result = self._result()
+            # where a == 0 and b >= 0 the gradient wrt b is 0 (PyTorch's convention), not nan
+            la = where(a == 0, zeros_like_scalar(a), log(a))
+            gb = grad_for(g * result * la, self._sb, self._db)
+        return ga, gb
+
+
+class PowBackward2(Node):
+    """pow(scalar, tensor)."""
+
+    def apply(self, g):
+        result = self._result()
+        return (g * result * math.log(self._base) if self._base > 0 else g * result * float("nan")
+                if self._base < 0 else g * 0,)
+
+
+def zeros_like_scalar(t):
+    return _wrap(array_module(t._data).zeros((), dtype=t._data.dtype))
+
+
+def pow(input, exponent, *, out=None):
+    """``input ** exponent`` with PyTorch's dtype rules (``torch.pow``)."""
+    if not isinstance(input, Tensor):
+        return _rpow(exponent, input)
+    if isinstance(exponent, Tensor):
+        ad, bd = operands(input, exponent)
+        xp = array_module(ad)
+        if ad.dtype.kind in "iu" and bd.dtype.kind in "iu" and (bd < 0).any():
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            res = xp.power(ad, bd)
+        if requires_grad_any(input, exponent):
+            node = PowBackward1()
+            node._setup(input, exponent)
+            node._save(input, exponent)
+            t = _make(res, node)
+            node._out = SavedOutput(t)
+            return _out(t, out)
+        return _out(_wrap(res), out)
+    ad, e = operands(input, exponent)
+    if ad.dtype.kind in "iu" and isinstance(e, (int, np.integer)) and e < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if e == 2:
+            res = ad * ad
+        elif e == 0.5:
+            res = array_module(ad).sqrt(ad)
+        else:
+            res = ad ** e
+    if _GradState.enabled and input._requires_grad:
+        node = PowBackward0()
+        node._next = (edge(input),)
+        node._save(input)
+        node._exponent = exponent
+        return _out(_make(res, node), out)
+    return _out(_wrap(res), out)
+
+
+def _rpow(base_tensor, base_scalar):
+    """``scalar ** tensor``."""
+    t = base_tensor
+    ad, bd = operands(t, base_scalar)
+    if ad.dtype.kind in "iub" and isinstance(bd, float):
+        ad = ad.astype(D._default_dtype.np)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        res = array_module(ad).power(bd, ad) if not np.isscalar(bd) else bd ** ad
+    res = array_module(ad).asarray(res)
+    if res.dtype != ad.dtype and ad.dtype.kind in "fV":
+        res = res.astype(ad.dtype)
+    if _GradState.enabled and t._requires_grad:
+        node = PowBackward2()
+        node._next = (edge(t),)
+        node._base = base_scalar
+        r = _make(res, node)
+        node._out = SavedOutput(r)
+        return r
+    return _wrap(res)
+
+
+def float_power(input, exponent):
+    return pow(input.double() if isinstance(input, Tensor) else input,
+               exponent.double() if isinstance(exponent, Tensor) else exponent)
+
+
+# ------------------------------------------------------------------------------------------
+# Unary math
+# ------------------------------------------------------------------------------------------
+
+def _unary(x, out, node_cls, save_input=False, save_output=False):
+    if _GradState.enabled and x._requires_grad:
+        node = node_cls()
+        node._next = (edge(x),)
+        if save_input:
+            node._save(x)
+        t = _make(out, node)
+        if save_output:
+            node._out = SavedOutput(t)
+        return t
+    return _wrap(out)
+
+
+def _def_unary(name, forward, backward, save="input", grad_name=None, int_ok=False):
+    """Define op ``name``: ``forward(xp, array)`` and ``backward(grad, x_or_result) -> grad``."""
+    node_cls = type(grad_name or (name.capitalize() + "Backward0"), (Node,), {})
+    if save == "input":
+        node_cls.apply = lambda self, g: (backward(g, self._saved_tensors()[0]),)
+    elif save == "output":
+        node_cls.apply = lambda self, g: (backward(g, self._result()),)
+    else:
+        node_cls.apply = lambda self, g: (backward(g, None),)
+
+    def op(input, *, out=None):
+        data = input._data if int_ok else float_array(input)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            res = forward(array_module(data), data)
+        return _out(_unary(input, res, node_cls, save == "input", save == "output"), out)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise ``{name}`` (``torch.{name}``)."
+    return op, node_cls
+
+
+neg, NegBackward0 = _def_unary("neg", lambda xp, a: -a, lambda g, _: -g, save=None, int_ok=True)
+exp, ExpBackward0 = _def_unary("exp", lambda xp, a: xp.exp(a), lambda g, r: g * r, save="output")
+exp2, Exp2Backward0 = _def_unary("exp2", lambda xp, a: xp.exp2(a), lambda g, r: g * r * math.log(2),
+                                 save="output")
+expm1, Expm1Backward0 = _def_unary("expm1", lambda xp, a: xp.expm1(a), lambda g, r: g * (r + 1), save="output")
+log, LogBackward0 = _def_unary("log", lambda xp, a: xp.log(a), lambda g, x: g / x)
+log2, Log2Backward0 = _def_unary("log2", lambda xp, a: xp.log2(a), lambda g, x: g / (x * math.log(2)))
+log10, Log10Backward0 = _def_unary("log10", lambda xp, a: xp.log10(a), lambda g, x: g / (x * math.log(10)))
+log1p, Log1PBackward0 = _def_unary("log1p", lambda xp, a: xp.log1p(a), lambda g, x: g / (x + 1),
+                                   grad_name="Log1PBackward0")
+sqrt, SqrtBackward0 = _def_unary("sqrt", lambda xp, a: xp.sqrt(a), lambda g, r: g / (r * 2), save="output")
+rsqrt, RsqrtBackward0 = _def_unary("rsqrt", lambda xp, a: 1 / xp.sqrt(a),
+                                   lambda g, r: g * (r * r * r) * -0.5, save="output")
+sin, SinBackward0 = _def_unary("sin", lambda xp, a: xp.sin(a), lambda g, x: g * cos(x))
+cos, CosBackward0 = _def_unary("cos", lambda xp, a: xp.cos(a), lambda g, x: g * -sin(x))
+tan, TanBackward0 = _def_unary("tan", lambda xp, a: xp.tan(a), lambda g, r: g * (r * r + 1), save="output")
+asin, AsinBackward0 = _def_unary("asin", lambda xp, a: xp.arcsin(a), lambda g, x: g * rsqrt(1 - x * x))
+acos, AcosBackward0 = _def_unary("acos", lambda xp, a: xp.arccos(a), lambda g, x: g * -rsqrt(1 - x * x))
+atan, AtanBackward0 = _def_unary("atan", lambda xp, a: xp.arctan(a), lambda g, x: g / (x * x + 1))
+sinh, SinhBackward0 = _def_unary("sinh", lambda xp, a: xp.sinh(a), lambda g, x: g * cosh(x))
+cosh, CoshBackward0 = _def_unary("cosh", lambda xp, a: xp.cosh(a), lambda g, x: g * sinh(x))
+tanh, TanhBackward0 = _def_unary("tanh", lambda xp, a: xp.tanh(a), lambda g, r: g * (1 - r * r), save="output")
+asinh, AsinhBackward0 = _def_unary("asinh", lambda xp, a: xp.arcsinh(a), lambda g, x: g * rsqrt(x * x + 1))
+acosh, AcoshBackward0 = _def_unary("acosh", lambda xp, a: xp.arccosh(a), lambda g, x: g * rsqrt(x * x - 1))
+atanh, AtanhBackward0 = _def_unary("atanh", lambda xp, a: xp.arctanh(a), lambda g, x: g / (1 - x * x))
+reciprocal, ReciprocalBackward0 = _def_unary("reciprocal", lambda xp, a: 1 / a, lambda g, r: g * -(r * r),
+                                             save="output")
+erf, ErfBackward0 = _def_unary("erf", lambda xp, a: special_erf(a),
+                               lambda g, x: g * exp(-(x * x)) * (2 / math.sqrt(math.pi)))
+erfc, ErfcBackward0 = _def_unary("erfc", lambda xp, a: 1 - special_erf(a),
+                                 lambda g, x: g * exp(-(x * x)) * (-2 / math.sqrt(math.pi)))
+erfinv, ErfinvBackward0 = _def_unary("erfinv", lambda xp, a: special_erfinv(a),
+                                     lambda g, r: g * exp(r * r) * (math.sqrt(math.pi) / 2), save="output")
+
+
+def _sigmoid_forward(xp, a):
+    # exp of a non-positive number only: no overflow warnings for large |a|
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+sigmoid, SigmoidBackward0 = _def_unary("sigmoid", _sigmoid_forward, lambda g, r: g * (r * (1 - r)),
+                                       save="output")
+
+
+def _sign_like_backward(g, x):
+    return g * 0
+
+
+abs, AbsBackward0 = _def_unary("abs", lambda xp, a: xp.abs(a), lambda g, x: g * sign(x), int_ok=True)
+absolute = abs
+
+
+def square(input):
+    """``input * input`` recorded as ``pow(input, 2)``, as PyTorch does."""
+    if input._data.dtype.kind == "b":
+        return pow(input.long(), 2)
+    return pow(input, 2)
+
+
+class ReluBackward0(Node):
+    def apply(self, g):
+        r = self._result()
+        return (g * (r > 0),)
+
+
+def relu(input):
+    """max(input, 0) elementwise (``torch.relu``)."""
+    d = input._data
+    xp = array_module(d)
+    out = xp.maximum(d, 0) if d.dtype.kind != "b" else d.copy()
+    return _unary(input, out.astype(d.dtype, copy=False), ReluBackward0, save_output=True)
+
+
+def _def_piecewise(name, forward, int_ok=True):
+    """A piecewise-constant op (zero gradient almost everywhere)."""
+    grad_name = name.capitalize() + "Backward0"
+
+    def op(input, *, out=None):
+        d = input._data
+        res = forward(array_module(d), d)
+        result = _wrap(res)
+        if _GradState.enabled and input._requires_grad:
+            result = _zero_grad_op(result, (input,), grad_name)
+        return _out(result, out)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise ``{name}`` (``torch.{name}``); its gradient is zero."
+    return op
+
+
+sign = _def_piecewise("sign", lambda xp, a: xp.sign(a) if a.dtype.kind != "b" else a.copy())
+sgn = sign
+floor = _def_piecewise("floor", lambda xp, a: xp.floor(a) if a.dtype.kind in "fV" else a.copy())
+ceil = _def_piecewise("ceil", lambda xp, a: xp.ceil(a) if a.dtype.kind in "fV" else a.copy())
+trunc = _def_piecewise("trunc", lambda xp, a: xp.trunc(a) if a.dtype.kind in "fV" else a.copy())
+fix = trunc
+
+
+def round(input, *, decimals: int = 0, out=None):
+    """Round half to even (``torch.round``), optionally to ``decimals`` places."""
+    d = input._data
+    xp = array_module(d)
+    res = xp.round(d, decimals) if d.dtype.kind in "fV" else d.copy()
+    result = _wrap(res)
+    if _GradState.enabled and input._requires_grad:
+        result = _zero_grad_op(result, (input,), "RoundBackward0" if decimals == 0 else "RoundBackward1")
+    return _out(result, out)
+
+
+def frac(input):
+    return input - trunc(input).detach() if input._requires_grad else _wrap(input._data - np.trunc(input._data))
+
+
+# ------------------------------------------------------------------------------------------
+# Binary elementwise: minimum/maximum, atan2, lerp, addcmul, hypot ...
+# ------------------------------------------------------------------------------------------
+
+class MaximumBackward0(_BinaryNode):
+    def apply(self, g):
+        a, b = self._saved_tensors()
+        na, nb = self._next
+        # ties split the gradient equally, as PyTorch does
+        ma = (a > b).to(g.dtype) + (a == b).to(g.dtype) * 0.5
+        ga = grad_for(g * ma, self._sa, self._da) if na is not None else None
+        gb = grad_for(g * (1 - ma), self._sb, self._db) if nb is not None else None
+        return ga, gb
+
+
+class MinimumBackward0(_BinaryNode):
+    def apply(self, g):
+        a, b = self._saved_tensors()
+        na, nb = self._next
+        ma = (a < b).to(g.dtype) + (a == b).to(g.dtype) * 0.5
+        ga = grad_for(g * ma, self._sa, self._da) if na is not None else None
+        gb = grad_for(g * (1 - ma), self._sb, self._db) if nb is not None else None
+        return ga, gb
+
+
+def maximum(input, other):
+    """Elementwise max, NaN-propagating (``torch.maximum``)."""
+    ad, bd = operands(input, other)
+    return _binary_result(input, other, array_module(ad).maximum(ad, bd), MaximumBackward0, save=True)
+
+
+def minimum(input, other):
+    """Elementwise min, NaN-propagating (``torch.minimum``)."""
+    ad, bd = operands(input, other)
+    return _binary_result(input, other, array_module(ad).minimum(ad, bd), MinimumBackward0, save=True)
+
+
+def fmax(input, other):
+    ad, bd = operands(input, other)
+    return _binary_result(input, other, array_module(ad).fmax(ad, bd), MaximumBackward0, save=True)
+
+
+def fmin(input, other):
+    ad, bd = operands(input, other)
+    return _binary_result(input, other, array_module(ad).fmin(ad, bd), MinimumBackward0, save=True)
+
+
+class Atan2Backward0(_BinaryNode):
+    def apply(self, g):
+        a, b = self._saved_tensors()
+        na, nb = self._next
+        denom = a * a + b * b
+        ga = grad_for(g * b / denom, self._sa, self._da) if na is not None else None
+        gb = grad_for(g * -a / denom, self._sb, self._db) if nb is not None else None
+        return ga, gb
+
+
+def atan2(input, other):
+    ad, bd = operands(input, other)
+    if ad.dtype.kind not in "fV":
+        ad, bd = ad.astype(D._default_dtype.np), bd.astype(D._default_dtype.np)
+    return _binary_result(input, other, array_module(ad).arctan2(ad, bd), Atan2Backward0, save=True)
+
+
+arctan2 = atan2
+
+
+def hypot(input, other):
+    return sqrt(input * input + other * other)
+
+
+def lerp(input, end, weight):
+    """``input + weight * (end - input)``."""
+    return input + weight * (end - input)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return input + value * (tensor1 * tensor2) if value != 1 else input + tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2
+
+
+def xlogy(input, other):
+    if not isinstance(other, Tensor):
+        other = as_tensor_like(other, input)
+    if not isinstance(input, Tensor):
+        input = as_tensor_like(input, other)
+    return where(input == 0, zeros_like_scalar(input * 1.0), input * log(other))
+
+
+# ------------------------------------------------------------------------------------------
+# clamp
+# ------------------------------------------------------------------------------------------
+
+class ClampBackward1(Node):
+    """clamp with scalar bounds: the gradient passes where the input was inside them."""
+
+    def apply(self, g):
+        (x,) = self._saved_tensors()
+        mask = _wrap(_inside(x._data, self._min, self._max))
+        return (g * mask,)
+
+
+def _inside(d, lo, hi):
+    xp = array_module(d)
+    mask = xp.ones(d.shape, dtype=bool)
+    if lo is not None:
+        mask &= d >= lo
+    if hi is not None:
+        mask &= d <= hi
+    return mask
+
+
+class ClampBackward0(Node):
+    """clamp with tensor bounds."""
+
+    def apply(self, g):
+        x, lo, hi = self._saved_tensors()
+        grads = []
+        inside = _wrap(_inside_t(x._data, lo, hi))
+        grads.append(grad_for(g * inside, self._sx, self._dx) if self._next[0] is not None else None)
+        if lo is not None:
+            below = _wrap((x._data < lo._data) & ((hi is None) or (lo._data <= hi._data)))
+            grads.append(grad_for(g * below, lo._data.shape, lo._data.dtype) if self._next[1] is not None else None)
+        if hi is not None:
+            above = _wrap(x._data > hi._data)
+            grads.append(grad_for(g * above, hi._data.shape, hi._data.dtype) if self._next[-1] is not None else None)
+        return tuple(grads)
+
+
+def _inside_t(d, lo, hi):
+    xp = array_module(d)
+    mask = xp.ones(d.shape, dtype=bool)
+    if lo is not None:
+        mask = mask & (d >= lo._data)
+    if hi is not None:
+        mask = mask & (d <= hi._data)
+    return mask
+
+
+def clamp(input, min=None, max=None, *, out=None):
+    """Limit values to [min, max] (``torch.clamp``); scalar or tensor bounds."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        lo = as_tensor_like(min, input) if min is not None else None
+        hi = as_tensor_like(max, input) if max is not None else None
+        dt = result_dtype(input, lo, hi)
+        d = input._data.astype(dt.np, copy=False)
+        xp = array_module(d)
+        res = d
+        if lo is not None:
+            res = xp.maximum(res, lo._data.astype(dt.np, copy=False))
+        if hi is not None:
+            res = xp.minimum(res, hi._data.astype(dt.np, copy=False))
+        if requires_grad_any(input, lo, hi):
+            node = ClampBackward0()
+            node._next = tuple(edge(t) for t in (input, lo, hi) if t is not None)
+            node._sx, node._dx = input._data.shape, input._data.dtype
+            node._save(input, lo, hi)
+            return _out(_make(res, node), out)
+        return _out(_wrap(res), out)
+    d = input._data
+    dt = result_dtype(input, min, max)
+    if dt.np != d.dtype:
+        d = d.astype(dt.np)
+    xp = array_module(d)
+    if min is not None and max is not None:
+        res = xp.minimum(xp.maximum(d, min), max)
+    elif min is not None:
+        res = xp.maximum(d, min)
+    else:
+        res = xp.minimum(d, max)
+    res = res.astype(d.dtype, copy=False)
+    if _GradState.enabled and input._requires_grad:
+        node = ClampBackward1()
+        node._next = (edge(input),)
+        node._save(input)
+        node._min, node._max = min, max
+        return _out(_make(res, node), out)
+    return _out(_wrap(res), out)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+# ------------------------------------------------------------------------------------------
+# where, comparisons, logic
+# ------------------------------------------------------------------------------------------
+
+class WhereBackward0(Node):
+    def apply(self, g):
+        (cond,) = self._saved_tensors()
+        na, nb = self._next
+        zero = zeros_like_scalar(g)
+        ga = grad_for(where(cond, g, zero), self._sa, self._da) if na is not None else None
+        gb = grad_for(where(cond, zero, g), self._sb, self._db) if nb is not None else None
+        return ga, gb
+
+
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` else ``other`` (``torch.where``); one argument: ``nonzero`` tuple."""
+    if input is None and other is None:
+        from .index import nonzero
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = as_tensor_like(input, condition)
+    if not isinstance(input, Tensor):
+        dt = result_dtype(other, input)
+        input = _wrap(array_module(other._data).asarray(input, dtype=dt.np))
+    if not isinstance(other, Tensor):
+        dt = result_dtype(input, other)
+        other = _wrap(array_module(input._data).asarray(other, dtype=dt.np))
+    cd = condition._data
+    if cd.dtype.kind != "b":
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{_type_name(cd.dtype)}")
+    ad, bd = operands(input, other)
+    res = array_module(ad).where(cd, ad, bd)
+    if requires_grad_any(input, other):
+        node = WhereBackward0()
+        node._sa, node._da = input._data.shape, input._data.dtype
+        node._sb, node._db = other._data.shape, other._data.dtype
+        node._next = (edge(input), edge(other))
+        node._save(condition)
+        return _make(res, node)
+    return _wrap(res)
+
+
+def _type_name(np_dtype):
+    from ._util import _scalar_type_name
+    return _scalar_type_name(np_dtype)
+
+
+def _compare(ufunc):
+    def op(input, other, *, out=None):
+        if not isinstance(input, Tensor):
+            input, other = as_tensor_like(input, other), other
+        ad, bd = operands(input, other)
+        return _out(_wrap(ufunc(ad, bd)), out)
+    return op
+
+
+eq = _compare(np.equal)
+ne = _compare(np.not_equal)
+lt = _compare(np.less)
+le = _compare(np.less_equal)
+gt = _compare(np.greater)
+ge = _compare(np.greater_equal)
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+for _fn, _name in ((eq, "eq"), (ne, "ne"), (lt, "lt"), (le, "le"), (gt, "gt"), (ge, "ge")):
+    _fn.__name__ = _fn.__qualname__ = _name
+    _fn.__doc__ = f"Elementwise comparison ``{_name}`` giving a bool tensor (``torch.{_name}``)."
+
+
+def _bool_arrays(input, other):
+    ad = input._data
+    bd = other._data if isinstance(other, Tensor) else other
+    return ad.astype(bool, copy=False), (bd.astype(bool, copy=False) if hasattr(bd, "astype") else bool(bd))
+
+
+def logical_and(input, other):
+    a, b = _bool_arrays(input, other)
+    return _wrap(array_module(a).logical_and(a, b))
+
+
+def logical_or(input, other):
+    a, b = _bool_arrays(input, other)
+    return _wrap(array_module(a).logical_or(a, b))
+
+
+def logical_xor(input, other):
+    a, b = _bool_arrays(input, other)
+    return _wrap(array_module(a).logical_xor(a, b))
+
+
+def logical_not(input):
+    return _wrap(array_module(input._data).logical_not(input._data))
+
+
+def _bitwise(ufunc, name):
+    def op(input, other):
+        if not isinstance(input, Tensor):
+            input, other = as_tensor_like(input, other), other
+        ad, bd = operands(input, other)
+        if ad.dtype.kind not in "iub":
+            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_type_name(ad.dtype)}'")
+        return _wrap(ufunc(ad, bd))
+    op.__name__ = name
+    return op
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def bitwise_not(input):
+    d = input._data
+    if d.dtype.kind not in "iub":
+        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{_type_name(d.dtype)}'")
+    return _wrap(array_module(d).invert(d))
+
+
+def isnan(input):
+    return _wrap(array_module(input._data).isnan(input._data))
+
+
+def isinf(input):
+    return _wrap(array_module(input._data).isinf(input._data))
+
+
+def isfinite(input):
+    return _wrap(array_module(input._data).isfinite(input._data))
+
+
+def isposinf(input):
+    d = input._data
+    return _wrap(array_module(d).isposinf(d))
+
+
+def isneginf(input):
+    d = input._data
+    return _wrap(array_module(d).isneginf(d))
+
+
+def signbit(input):
+    return _wrap(array_module(input._data).signbit(input._data))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    d = input._data
+    xp = array_module(d)
+    res = xp.nan_to_num(d, nan=nan, posinf=posinf, neginf=neginf)
+    if _GradState.enabled and input._requires_grad:
+        return input * _wrap(xp.isfinite(d)) + _wrap(xp.where(xp.isfinite(d), 0, res).astype(d.dtype))
+    return _wrap(res)
+
+
+# ------------------------------------------------------------------------------------------
+# Copies and casts
+# ------------------------------------------------------------------------------------------
+
+class CloneBackward0(Node):
+    def apply(self, g):
+        return (g,)
+
+
+def clone(input, *, memory_format=None):
+    """A copy with its own storage; gradients flow back unchanged (``torch.clone``)."""
+    return _unary(input, input._data.copy(), CloneBackward0)
+
+
+class ToCopyBackward0(Node):
+    def apply(self, g):
+        dt, dev = self._src
+        if g._data.dtype != dt.np:
+            g = g.to(dt)
+        if str(g.device) != dev:
+            g = g.to(dev)
+        return (g,)
+
+
+def _to(t, dtype, dev, copy=False):
+    """``Tensor.to``: cast and/or move; returns ``t`` itself when nothing changes and ``copy`` is False."""
+    d = t._data
+    src_dt = D._FROM_NP[d.dtype]
+    same_dtype = dtype is None or dtype is src_dt
+    cur_dev = t.device
+    same_dev = dev is None or _same_device(dev, cur_dev)
+    if same_dtype and same_dev and not copy:
+        return t
+    if dtype is not None and dtype.np is None:
+        raise RuntimeError("bfloat16 needs the ml_dtypes package (pip install 'ember[bfloat16]')")
+    res = d
+    if not same_dev:
+        from .._backend import module_for_device, to_numpy
+        if dev.type == "cpu":
+            res = to_numpy(d)
+        else:
+            cp = module_for_device("cuda")
+            with cp.cuda.Device(dev.index or 0):
+                res = cp.asarray(d)
+    if not same_dtype:
+        res = res.astype(dtype.np)
+    elif res is d:
+        res = d.copy()
+    if _GradState.enabled and t._requires_grad and (dtype is None or dtype.is_floating_point):
+        node = ToCopyBackward0()
+        node._next = (edge(t),)
+        node._src = (src_dt, str(cur_dev))
+        return _make(res, node)
+    return _wrap(res)
+
+
+def _same_device(dev, cur):
+    if dev.type != cur.type:
+        return False
+    return dev.index is None or cur.index is None or dev.index == cur.index
+
+
+# ------------------------------------------------------------------------------------------
+# In-place forms
+# ------------------------------------------------------------------------------------------
+
+def add_(self, other, *, alpha=1):
+    if alpha == 1 and inplace_ufunc(self, np.add if type(self._data) is np.ndarray else array_module(self._data).add,
+                                    other):
+        return self
+    return inplace(self, add, other, alpha=alpha)
+
+
+def sub_(self, other, *, alpha=1):
+    if alpha == 1 and inplace_ufunc(self, array_module(self._data).subtract, other):
+        return self
+    return inplace(self, sub, other, alpha=alpha)
+
+
+def mul_(self, other):
+    if inplace_ufunc(self, array_module(self._data).multiply, other):
+        return self
+    return inplace(self, mul, other)
+
+
+def div_(self, other, *, rounding_mode=None):
+    if rounding_mode is None and self._data.dtype.kind in "fV" and inplace_ufunc(
+            self, array_module(self._data).true_divide, other):
+        return self
+    return inplace(self, div, other, rounding_mode=rounding_mode)
+
+
+def _iadd(self, other):
+    return add_(self, other)
+
+
+def _isub(self, other):
+    return sub_(self, other)
+
+
+def _imul(self, other):
+    return mul_(self, other)
+
+
+def _itruediv(self, other):
+    return div_(self, other)
+
+
+def _make_inplace(fn):
+    def method(self, *args, **kwargs):
+        return inplace(self, fn, *args, **kwargs)
+    method.__name__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place ``{fn.__name__}``."
+    return method
+
+
+def zero_(self):
+    """Fill with zeros in place (allowed on leaves only under no_grad)."""
+    check_inplace_leaf(self)
+    if _GradState.enabled and self._requires_grad:
+        return inplace(self, lambda t: t * 0)
+    self._data[...] = 0
+    self._vbox[0] += 1
+    return self
+
+
+def fill_(self, value):
+    check_inplace_leaf(self)
+    if isinstance(value, Tensor):
+        if value._data.ndim != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value._data.ndim} dimensions.")
+        if _GradState.enabled and (self._requires_grad or value._requires_grad):
+            return inplace(self, lambda t, v: t * 0 + v, value)
+        value = value.item()
+    if _GradState.enabled and self._requires_grad:
+        return inplace(self, lambda t: t * 0 + value)
+    self._data[...] = value
+    self._vbox[0] += 1
+    return self
+
+
+def copy_(self, src, non_blocking: bool = False):
+    """Copy ``src`` (broadcast, cast, moved across devices) into ``self`` in place."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    check_inplace_leaf(self)
+    if _GradState.enabled and (self._requires_grad or src._requires_grad):
+        dt, dev = self.dtype, self.device
+        return inplace(self, lambda t, s: t * 0 + s.to(dtype=dt, device=dev), src)
+    sd = src._data
+    if type(sd) is not type(self._data):
+        from .._backend import to_numpy
+        sd = to_numpy(sd) if type(self._data) is np.ndarray else array_module(self._data).asarray(sd)
+    try:
+        np.broadcast_shapes(sd.shape, self._data.shape)
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1}) must match "
+                           f"the size of tensor b ({sd.shape[-1] if sd.ndim else 1}) at non-singleton dimension "
+                           f"{max(self._data.ndim - 1, 0)}") from None
+    if np.broadcast_shapes(sd.shape, self._data.shape) != self._data.shape:
+        raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                           f"{list(np.broadcast_shapes(sd.shape, self._data.shape))}")
+    self._data[...] = sd
+    self._vbox[0] += 1
+    return self
+
+
+def _clamp_(self, min=None, max=None):
+    return inplace(self, clamp, min, max)
+
+
+TENSOR_METHODS = {
+    "__add__": _add, "__radd__": _radd, "__iadd__": _iadd,
+    "__sub__": _sub, "__rsub__": lambda a, b: _rsub(a, b), "__isub__": _isub,
+    "__mul__": _mul, "__rmul__": _mul, "__imul__": _imul,
+    "__truediv__": _truediv, "__rtruediv__": _rtruediv, "__itruediv__": _itruediv,
+    "__floordiv__": floor_divide, "__rfloordiv__": lambda a, b: floor_divide(as_tensor_like(b, a), a),
+    "__mod__": remainder, "__rmod__": lambda a, b: remainder(as_tensor_like(b, a), a),
+    "__pow__": pow, "__rpow__": lambda a, b: _rpow(a, b),
+    "__ipow__": lambda a, b: inplace(a, pow, b),
+    "__neg__": neg, "__pos__": lambda a: a, "__abs__": abs,
+    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+    "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor, "__invert__": bitwise_not,
+    "__rand__": bitwise_and, "__ror__": bitwise_or, "__rxor__": bitwise_xor,
+    "__iand__": lambda a, b: inplace(a, bitwise_and, b), "__ior__": lambda a, b: inplace(a, bitwise_or, b),
+    "__ixor__": lambda a, b: inplace(a, bitwise_xor, b),
+    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div, "divide": div,
+    "true_divide": div, "floor_divide": floor_divide, "remainder": remainder, "fmod": fmod, "pow": pow,
+    "float_power": float_power, "rsub": rsub,
+    "add_": add_, "sub_": sub_, "subtract_": sub_, "mul_": mul_, "multiply_": mul_, "div_": div_,
+    "divide_": div_, "true_divide_": div_, "zero_": zero_, "fill_": fill_, "copy_": copy_,
+    "clamp_": _clamp_, "clip_": _clamp_,
+    "maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin, "atan2": atan2, "arctan2": atan2,
+    "hypot": hypot, "lerp": lerp, "addcmul": addcmul, "addcdiv": addcdiv, "xlogy": xlogy,
+    "clamp": clamp, "clip": clamp, "clamp_min": clamp_min, "clamp_max": clamp_max,
+    "where": lambda self, condition, other: where(condition, self, other),
+    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "greater_equal": ge,
+    "less": lt, "less_equal": le, "not_equal": ne,
+    "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor, "logical_not": logical_not,
+    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,
+    "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "isposinf": isposinf, "isneginf": isneginf,
+    "signbit": signbit, "nan_to_num": nan_to_num,
+    "relu": relu, "sigmoid": sigmoid, "square": square, "round": round, "frac": frac, "sgn": sign,
+    "absolute": abs, "fix": trunc, "arcsin": asin, "arccos": acos, "arctan": atan,
+}
+for _name in ("neg", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos",
+              "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "reciprocal",
+              "erf", "erfc", "erfinv", "abs", "sign", "floor", "ceil", "trunc"):
+    TENSOR_METHODS[_name] = globals()[_name]
+# In-place forms of the unary ops and a few binary ones: out-of-place op, result written back.
+for _name in ("neg", "exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan",
+              "asin", "acos", "atan", "sinh", "cosh", "tanh", "reciprocal", "erf", "erfc", "erfinv", "abs",
+              "sign", "floor", "ceil", "trunc", "round", "frac", "relu", "sigmoid", "square", "pow",
+              "remainder", "fmod", "lerp", "addcmul", "addcdiv", "clamp_min", "clamp_max", "nan_to_num",
+              "atan2", "exp2", "logical_not", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt",
+              "le", "gt", "ge", "floor_divide", "maximum", "minimum", "hypot", "xlogy"):
+    TENSOR_METHODS[_name + "_"] = _make_inplace(globals()[_name])
+
+__all__ = [
+    "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
+    "remainder", "fmod", "pow", "float_power", "neg", "negative", "exp", "exp2", "expm1", "log", "log2", "log10",
+    "log1p", "sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos", "arctan",
+    "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "reciprocal", "erf", "erfc", "erfinv", "sigmoid", "relu",
+    "abs", "absolute", "sign", "sgn", "floor", "ceil", "trunc", "fix", "round", "frac", "maximum", "minimum",
+    "fmax", "fmin", "atan2", "arctan2", "hypot", "lerp", "addcmul", "addcdiv", "xlogy", "clamp", "clip",
+    "clamp_min", "clamp_max", "where", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
+    "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "bitwise_not", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit",
+    "nan_to_num", "clone",
+]
+negative = neg
+arcsin, arccos, arctan = asin, acos, atan
