@@ -360,7 +360,7 @@ class Tensor:
 
     def __repr__(self, *, tensor_contents=None) -> str:
         from ._tensor_str import _str
-        return _str(self)
+        return _str(self, tensor_contents=tensor_contents)
 
     def __format__(self, spec: str) -> str:
         if self._data.ndim == 0:

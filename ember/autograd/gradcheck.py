@@ -104,6 +104,11 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
         grad_outputs = tuple(_wrap(rng.standard_normal(o._data.shape)) for o in outs)
 
     def first_grad(*xs):
+        from .grad_mode import enable_grad
+        with enable_grad():  # the numerical pass runs under no_grad; the first gradient needs a graph
+            return _first_grad(*xs)
+
+    def _first_grad(*xs):
         os_ = _as_tuple(func(*xs))
         d = [x for x in xs if hasattr(x, "_requires_grad") and x._requires_grad]
         gs = grad(os_, d, grad_outputs=grad_outputs, create_graph=True, allow_unused=True)
