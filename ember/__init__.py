@@ -6,6 +6,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import warnings as _warnings
+
+# PyTorch does not warn on overflow/invalid/divide-by-zero in float math; NumPy does. Silence
+# those warnings where ember's own modules call NumPy, instead of an np.errstate per op.
+_warnings.filterwarnings("ignore", message=r"(overflow|invalid value|divide by zero|underflow) encountered",
+                         category=RuntimeWarning, module=r"ember\.")
+
 from . import _dtype
 from ._dtype import (dtype, float16, half, bfloat16, float32, float, float64, double, int8, int16, short, int32,
                      int, int64, long, uint8, bool, get_default_dtype, set_default_dtype, promote_types, can_cast,

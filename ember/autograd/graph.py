@@ -16,6 +16,8 @@ import traceback
 import warnings
 import weakref
 
+import numpy as np
+
 from .grad_mode import _GradState
 
 
@@ -310,39 +312,34 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
 
     captured = [None] * len(inputs) if (inputs is not None and not accumulate) else None
     handed = set()
+    owned = set()  # ids of buffer tensors this engine created by summing (safe to add into)
+    pop = buffers.pop
+    get = buffers.get
+    anomaly = _Anomaly.enabled
     prev_mode = _GradState.enabled
     _GradState.enabled = create_graph
     try:
         for node in order:
-            grad = buffers.pop(node, None)
+            grad = pop(node, None)
             if grad is None:
                 if not retain_graph:
                     node._release()
                 continue
             if needed is not None and node not in needed:
                 continue
-            pre = node._pre_hooks
-            if pre:
-                for hook in list(pre.values()):
-                    result = hook(grad)
-                    if result is not None:
-                        grad = result
-            if node._retain is not None:
-                _retain(node, grad, create_graph)
-            is_accum = type(node) is AccumulateGrad
-            if targets is not None and node in targets and captured is not None:
+            if node._pre_hooks is not None or node._retain is not None:
+                grad = _pre_hooks_and_retain(node, grad, create_graph)
+            if targets is not None and captured is not None and node in targets:
                 for i in targets[node]:
                     captured[i] = grad
-                if is_accum:
-                    continue
-            if is_accum:
-                gid = id(grad._data)
-                owned = gid not in handed and gid not in user_arrays
-                handed.add(gid)
-                if targets is None or node in targets:
-                    node._accumulate(grad, create_graph, owned)
+            if node.__class__ is AccumulateGrad:
+                if captured is None and (targets is None or node in targets):
+                    gid = id(grad._data)
+                    node._accumulate(grad, create_graph, gid not in handed and gid not in user_arrays)
+                    handed.add(gid)
                 continue
-            if needed is not None and not any(c in needed for c in node._next if c is not None):
+            nxt = node._next
+            if needed is not None and not any(c in needed for c in nxt if c is not None):
                 continue
             grads = node.apply(grad)
             if node._post_hooks:
@@ -350,18 +347,40 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
                     result = hook(grads, (grad,))
                     if result is not None:
                         grads = tuple(result)
-            if _Anomaly.enabled:
+            if anomaly:
                 _check_anomaly(node, grads)
             if not retain_graph:
                 node._release()
-            for child, g in zip(node._next, grads):
+            for child, g in zip(nxt, grads):
                 if child is None or g is None:
                     continue
-                prev = buffers.get(child)
-                buffers[child] = g if prev is None else prev + g
+                prev = get(child)
+                if prev is None:
+                    buffers[child] = g
+                elif create_graph:
+                    buffers[child] = prev + g
+                elif id(prev) in owned:
+                    # a sum this engine made earlier: accumulate in place, no new array
+                    np.add(prev._data, g._data, out=prev._data, casting="unsafe")
+                else:
+                    total = _wrap(prev._data + g._data)
+                    owned.add(id(total))
+                    buffers[child] = total
     finally:
         _GradState.enabled = prev_mode
     return captured
+
+
+def _pre_hooks_and_retain(node, grad, create_graph):
+    pre = node._pre_hooks
+    if pre:
+        for hook in list(pre.values()):
+            result = hook(grad)
+            if result is not None:
+                grad = result
+    if node._retain is not None:
+        _retain(node, grad, create_graph)
+    return grad
 
 
 def _retain(node, grad, create_graph):

@@ -34,6 +34,15 @@ class _BinaryNode(Node):
             self._next = (edge(a), None)
 
 
+def _binary_node(node_cls, a, b):
+    """A node for a recorded op on two tensors (the hot path: no isinstance checks)."""
+    node = node_cls()
+    ad, bd = a._data, b._data
+    node._sa, node._da, node._sb, node._db = ad.shape, ad.dtype, bd.shape, bd.dtype
+    node._next = (edge(a), edge(b))
+    return node
+
+
 def _binary_result(a, b, out, node_cls, save=False):
     """Wrap ``out``; record ``node_cls`` when ``a`` or ``b`` requires grad."""
     if _GradState.enabled and (a._requires_grad or (isinstance(b, Tensor) and b._requires_grad)):
@@ -52,11 +61,14 @@ class AddBackward0(_BinaryNode):
 
     def apply(self, g):
         na, nb = self._next
-        ga = grad_for(g, self._sa, self._da) if na is not None else None
-        gb = None
+        gd = g._data
+        ga = gb = None
+        if na is not None:
+            ga = g if gd.shape == self._sa and gd.dtype == self._da else grad_for(g, self._sa, self._da)
         if nb is not None:
             gb = g if self._alpha == 1 else g * self._alpha
-            gb = grad_for(gb, self._sb, self._db)
+            if gd.shape != self._sb or gd.dtype != self._db:
+                gb = grad_for(gb, self._sb, self._db)
         return ga, gb
 
 
@@ -83,8 +95,17 @@ class MulBackward0(_BinaryNode):
         na, nb = self._next
         if b is None:  # tensor * scalar
             return g * self._scalar, None
-        ga = grad_for(g * b, self._sa, self._da) if na is not None else None
-        gb = grad_for(g * a, self._sb, self._db) if nb is not None else None
+        if not _GradState.enabled:  # NOTE: no graph of the backward is recorded: array products
+            gd = g._data
+            ga = _wrap(gd * b._data) if na is not None else None
+            gb = _wrap(gd * a._data) if nb is not None else None
+        else:
+            ga = g * b if na is not None else None
+            gb = g * a if nb is not None else None
+        if ga is not None and (ga._data.shape != self._sa or ga._data.dtype != self._da):
+            ga = grad_for(ga, self._sa, self._da)
+        if gb is not None and (gb._data.shape != self._sb or gb._data.dtype != self._db):
+            gb = grad_for(gb, self._sb, self._db)
         return ga, gb
 
 
@@ -100,6 +121,15 @@ class DivBackward0(_BinaryNode):
 
 
 def _add(a, b):
+    ad = a._data
+    if isinstance(b, Tensor):
+        bd = b._data
+        if ad.dtype is not bd.dtype or type(ad) is not type(bd):
+            ad, bd = operands(a, b)
+        out = ad + bd
+        if _GradState.enabled and (a._requires_grad or b._requires_grad):
+            return _make(out, _binary_node(AddBackward0, a, b))
+        return _wrap(out)
     ad, bd = operands(a, b)
     return _binary_result(a, b, ad + bd, AddBackward0)
 
@@ -129,6 +159,17 @@ def _rsub(a, b, alpha=1):
 
 
 def _mul(a, b):
+    ad = a._data
+    if isinstance(b, Tensor):
+        bd = b._data
+        if ad.dtype is not bd.dtype or type(ad) is not type(bd):
+            ad, bd = operands(a, b)
+        out = ad * bd
+        if _GradState.enabled and (a._requires_grad or b._requires_grad):
+            node = _binary_node(MulBackward0, a, b)
+            node._save(a, b)
+            return _make(out, node)
+        return _wrap(out)
     ad, bd = operands(a, b)
     return _binary_result(a, b, ad * bd, MulBackward0, save=True)
 
@@ -414,7 +455,11 @@ def _unary(x, out, node_cls, save_input=False, save_output=False):
 
 
 def _def_unary(name, forward, backward, save="input", grad_name=None, int_ok=False):
-    """Define op ``name``: ``forward(xp, array)`` and ``backward(grad, x_or_result) -> grad``."""
+    """Define op ``name``: ``forward(array)`` (a ufunc or function) and ``backward(grad, x_or_result)``.
+
+    Floating-point warnings (overflow in exp, log of 0, ...) are silenced for ember's modules
+    in ember/__init__.py, as PyTorch does not warn; no ``np.errstate`` on this hot path.
+    """
     node_cls = type(grad_name or (name.capitalize() + "Backward0"), (Node,), {})
     if save == "input":
         node_cls.apply = lambda self, g: (backward(g, self._saved_tensors()[0]),)
@@ -422,60 +467,86 @@ def _def_unary(name, forward, backward, save="input", grad_name=None, int_ok=Fal
         node_cls.apply = lambda self, g: (backward(g, self._result()),)
     else:
         node_cls.apply = lambda self, g: (backward(g, None),)
+    save_input, save_output = save == "input", save == "output"
 
     def op(input, *, out=None):
-        data = input._data if int_ok else float_array(input)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            res = forward(array_module(data), data)
-        return _out(_unary(input, res, node_cls, save == "input", save == "output"), out)
+        data = input._data
+        if not int_ok and data.dtype.kind not in "fV":
+            data = float_array(input)
+        res = forward(data)
+        if _GradState.enabled and input._requires_grad:
+            node = node_cls()
+            node._next = (edge(input),)
+            if save_input:
+                node._save(input)
+            result = _make(res, node)
+            if save_output:
+                node._out = SavedOutput(result)
+        else:
+            result = _wrap(res)
+        return result if out is None else _out(result, out)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` (``torch.{name}``)."
     return op, node_cls
 
 
-neg, NegBackward0 = _def_unary("neg", lambda xp, a: -a, lambda g, _: -g, save=None, int_ok=True)
-exp, ExpBackward0 = _def_unary("exp", lambda xp, a: xp.exp(a), lambda g, r: g * r, save="output")
-exp2, Exp2Backward0 = _def_unary("exp2", lambda xp, a: xp.exp2(a), lambda g, r: g * r * math.log(2),
+neg, NegBackward0 = _def_unary("neg", np.negative, lambda g, _: -g, save=None, int_ok=True)
+exp, ExpBackward0 = _def_unary("exp", np.exp, lambda g, r: g * r, save="output")
+exp2, Exp2Backward0 = _def_unary("exp2", np.exp2, lambda g, r: g * r * math.log(2),
                                  save="output")
-expm1, Expm1Backward0 = _def_unary("expm1", lambda xp, a: xp.expm1(a), lambda g, r: g * (r + 1), save="output")
-log, LogBackward0 = _def_unary("log", lambda xp, a: xp.log(a), lambda g, x: g / x)
-log2, Log2Backward0 = _def_unary("log2", lambda xp, a: xp.log2(a), lambda g, x: g / (x * math.log(2)))
-log10, Log10Backward0 = _def_unary("log10", lambda xp, a: xp.log10(a), lambda g, x: g / (x * math.log(10)))
-log1p, Log1PBackward0 = _def_unary("log1p", lambda xp, a: xp.log1p(a), lambda g, x: g / (x + 1),
+expm1, Expm1Backward0 = _def_unary("expm1", np.expm1, lambda g, r: g * (r + 1), save="output")
+log, LogBackward0 = _def_unary("log", np.log, lambda g, x: g / x)
+log2, Log2Backward0 = _def_unary("log2", np.log2, lambda g, x: g / (x * math.log(2)))
+log10, Log10Backward0 = _def_unary("log10", np.log10, lambda g, x: g / (x * math.log(10)))
+log1p, Log1PBackward0 = _def_unary("log1p", np.log1p, lambda g, x: g / (x + 1),
                                    grad_name="Log1PBackward0")
-sqrt, SqrtBackward0 = _def_unary("sqrt", lambda xp, a: xp.sqrt(a), lambda g, r: g / (r * 2), save="output")
-rsqrt, RsqrtBackward0 = _def_unary("rsqrt", lambda xp, a: 1 / xp.sqrt(a),
+sqrt, SqrtBackward0 = _def_unary("sqrt", np.sqrt, lambda g, r: g / (r * 2), save="output")
+rsqrt, RsqrtBackward0 = _def_unary("rsqrt", lambda a: 1 / np.sqrt(a),
                                    lambda g, r: g * (r * r * r) * -0.5, save="output")
-sin, SinBackward0 = _def_unary("sin", lambda xp, a: xp.sin(a), lambda g, x: g * cos(x))
-cos, CosBackward0 = _def_unary("cos", lambda xp, a: xp.cos(a), lambda g, x: g * -sin(x))
-tan, TanBackward0 = _def_unary("tan", lambda xp, a: xp.tan(a), lambda g, r: g * (r * r + 1), save="output")
-asin, AsinBackward0 = _def_unary("asin", lambda xp, a: xp.arcsin(a), lambda g, x: g * rsqrt(1 - x * x))
-acos, AcosBackward0 = _def_unary("acos", lambda xp, a: xp.arccos(a), lambda g, x: g * -rsqrt(1 - x * x))
-atan, AtanBackward0 = _def_unary("atan", lambda xp, a: xp.arctan(a), lambda g, x: g / (x * x + 1))
-sinh, SinhBackward0 = _def_unary("sinh", lambda xp, a: xp.sinh(a), lambda g, x: g * cosh(x))
-cosh, CoshBackward0 = _def_unary("cosh", lambda xp, a: xp.cosh(a), lambda g, x: g * sinh(x))
-tanh, TanhBackward0 = _def_unary("tanh", lambda xp, a: xp.tanh(a), lambda g, r: g * (1 - r * r), save="output")
-asinh, AsinhBackward0 = _def_unary("asinh", lambda xp, a: xp.arcsinh(a), lambda g, x: g * rsqrt(x * x + 1))
-acosh, AcoshBackward0 = _def_unary("acosh", lambda xp, a: xp.arccosh(a), lambda g, x: g * rsqrt(x * x - 1))
-atanh, AtanhBackward0 = _def_unary("atanh", lambda xp, a: xp.arctanh(a), lambda g, x: g / (1 - x * x))
-reciprocal, ReciprocalBackward0 = _def_unary("reciprocal", lambda xp, a: 1 / a, lambda g, r: g * -(r * r),
+sin, SinBackward0 = _def_unary("sin", np.sin, lambda g, x: g * cos(x))
+cos, CosBackward0 = _def_unary("cos", np.cos, lambda g, x: g * -sin(x))
+tan, TanBackward0 = _def_unary("tan", np.tan, lambda g, r: g * (r * r + 1), save="output")
+asin, AsinBackward0 = _def_unary("asin", np.arcsin, lambda g, x: g * rsqrt(1 - x * x))
+acos, AcosBackward0 = _def_unary("acos", np.arccos, lambda g, x: g * -rsqrt(1 - x * x))
+atan, AtanBackward0 = _def_unary("atan", np.arctan, lambda g, x: g / (x * x + 1))
+sinh, SinhBackward0 = _def_unary("sinh", np.sinh, lambda g, x: g * cosh(x))
+cosh, CoshBackward0 = _def_unary("cosh", np.cosh, lambda g, x: g * sinh(x))
+def _tanh_backward(g, r):
+    if not _GradState.enabled:  # NOTE: no graph of the backward is recorded: one array expression
+        rd = r._data
+        return _wrap(g._data * (1 - rd * rd))
+    return g * (1 - r * r)
+
+
+tanh, TanhBackward0 = _def_unary("tanh", np.tanh, _tanh_backward, save="output")
+asinh, AsinhBackward0 = _def_unary("asinh", np.arcsinh, lambda g, x: g * rsqrt(x * x + 1))
+acosh, AcoshBackward0 = _def_unary("acosh", np.arccosh, lambda g, x: g * rsqrt(x * x - 1))
+atanh, AtanhBackward0 = _def_unary("atanh", np.arctanh, lambda g, x: g / (1 - x * x))
+reciprocal, ReciprocalBackward0 = _def_unary("reciprocal", np.reciprocal, lambda g, r: g * -(r * r),
                                              save="output")
-erf, ErfBackward0 = _def_unary("erf", lambda xp, a: special_erf(a),
+erf, ErfBackward0 = _def_unary("erf", special_erf,
                                lambda g, x: g * exp(-(x * x)) * (2 / math.sqrt(math.pi)))
-erfc, ErfcBackward0 = _def_unary("erfc", lambda xp, a: 1 - special_erf(a),
+erfc, ErfcBackward0 = _def_unary("erfc", lambda a: 1 - special_erf(a),
                                  lambda g, x: g * exp(-(x * x)) * (-2 / math.sqrt(math.pi)))
-erfinv, ErfinvBackward0 = _def_unary("erfinv", lambda xp, a: special_erfinv(a),
+erfinv, ErfinvBackward0 = _def_unary("erfinv", special_erfinv,
                                      lambda g, r: g * exp(r * r) * (math.sqrt(math.pi) / 2), save="output")
 
 
-def _sigmoid_forward(xp, a):
-    # exp of a non-positive number only: no overflow warnings for large |a|
-    e = xp.exp(-xp.abs(a))
-    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+def _sigmoid_forward(a):
+    # exp of a non-positive number only: exact 0/1 saturation, no overflow for large |a|
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
 
 
-sigmoid, SigmoidBackward0 = _def_unary("sigmoid", _sigmoid_forward, lambda g, r: g * (r * (1 - r)),
+def _sigmoid_backward(g, r):
+    if not _GradState.enabled:  # NOTE: no graph of the backward is recorded: one array expression
+        rd = r._data
+        return _wrap(g._data * (rd * (1 - rd)))
+    return g * (r * (1 - r))
+
+
+sigmoid, SigmoidBackward0 = _def_unary("sigmoid", _sigmoid_forward, _sigmoid_backward,
                                        save="output")
 
 
@@ -483,7 +554,7 @@ def _sign_like_backward(g, x):
     return g * 0
 
 
-abs, AbsBackward0 = _def_unary("abs", lambda xp, a: xp.abs(a), lambda g, x: g * sign(x), int_ok=True)
+abs, AbsBackward0 = _def_unary("abs", np.abs, lambda g, x: g * sign(x), int_ok=True)
 absolute = abs
 
 
