@@ -58,7 +58,6 @@ class Tensor:
     _post_accumulate_hooks = None
     _retains_grad = False
     _base = None             # the tensor this one is a view of
-    _is_param = False
 
     # Let NumPy defer to our reflected operators (np.float32(2) * t is a Tensor).
     __array_priority__ = 1000
@@ -68,6 +67,20 @@ class Tensor:
         """Legacy constructor ``ember.Tensor(data)`` / ``ember.Tensor(2, 3)``: default dtype."""
         from ._factory import _legacy_tensor
         return _legacy_tensor(cls, *args, **kwargs)
+
+    @staticmethod
+    def _make_subclass(cls, data: "Tensor", require_grad: bool = False) -> "Tensor":
+        """An instance of the Tensor subclass ``cls`` sharing ``data``'s storage (how Parameter is built)."""
+        if not isinstance(data, Tensor):
+            raise TypeError(f"_make_subclass(): argument 'data' must be Tensor, not {type(data).__name__}")
+        t = _new(cls)
+        t._data = data._data
+        t._grad_fn = None
+        t._requires_grad = False
+        t._grad = None
+        t._vbox = data._vbox
+        t.requires_grad = require_grad
+        return t
 
     # -- core attributes -------------------------------------------------------------
     @property

@@ -237,7 +237,9 @@ def _str(tensor, *, tensor_contents=None) -> str:
     ``tensor_contents`` replaces the bracketed values (the suffixes stay), as
     ``Tensor.__repr__(tensor_contents=...)`` does in PyTorch.
     """
-    prefix = "tensor("
+    # PyTorch prints a user subclass under its own name (``P([1., 1.])``); Parameter stays "tensor(".
+    cls = type(tensor)
+    prefix = "tensor(" if cls.__module__.startswith("ember") else cls.__name__ + "("
     indent = len(prefix)
     suffixes = []
     if tensor.device.type != "cpu":

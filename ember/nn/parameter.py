@@ -1,7 +1,7 @@
 """``nn.Parameter``: a Tensor that a Module registers when assigned as an attribute."""
 from __future__ import annotations
 
-from .._tensor import Tensor, _new, _rebuild_tensor
+from .._tensor import Tensor, _rebuild_tensor
 from .._backend import to_numpy
 
 
@@ -14,7 +14,6 @@ class Parameter(Tensor):
     """
 
     __slots__ = ()
-    _is_param = True
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True):
         if data is None:
@@ -22,14 +21,7 @@ class Parameter(Tensor):
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
-        t = _new(cls)
-        t._data = data._data
-        t._grad_fn = None
-        t._requires_grad = False
-        t._grad = None
-        t._vbox = data._vbox
-        t.requires_grad = requires_grad
-        return t
+        return Tensor._make_subclass(cls, data, requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
