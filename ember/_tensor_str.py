@@ -238,8 +238,10 @@ def _str(tensor, *, tensor_contents=None) -> str:
     ``Tensor.__repr__(tensor_contents=...)`` does in PyTorch.
     """
     # PyTorch prints a user subclass under its own name (``P([1., 1.])``); Parameter stays "tensor(".
+    from ._tensor import Tensor
     cls = type(tensor)
-    prefix = "tensor(" if cls.__module__.startswith("ember") else cls.__name__ + "("
+    user_subclass = isinstance(tensor, Tensor) and not cls.__module__.startswith("ember")
+    prefix = cls.__name__ + "(" if user_subclass else "tensor("
     indent = len(prefix)
     suffixes = []
     if tensor.device.type != "cpu":
