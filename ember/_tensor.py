@@ -42,6 +42,9 @@ class Size(tuple):
     def __add__(self, other):
         return Size(tuple.__add__(self, tuple(other)))
 
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
     def __reduce__(self):
         return (Size, (tuple(self),))
 
@@ -146,6 +149,8 @@ class Tensor:
     def stride(self, dim: int | None = None):
         item = self._data.dtype.itemsize
         strides = tuple(s // item for s in self._data.strides)
+        if self._data.size == 0:  # NumPy reports 0 strides for empty arrays; PyTorch's contiguous strides
+            strides = _contiguous_strides(self._data.shape)
         if dim is None:
             return strides
         return strides[_wrap_dim(dim, self._data.ndim)]
@@ -181,7 +186,7 @@ class Tensor:
         value = bool(value)
         if self._grad_fn is not None:
             if value:
-                return
+                raise RuntimeError("you can only change requires_grad flags of leaf variables.")
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use a "
                 "computed variable in a subgraph that doesn't require differentiation use "
@@ -191,6 +196,8 @@ class Tensor:
         self._requires_grad = value
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self._data.dtype.kind not in "fV":  # NOTE: worded unlike the setter's, as in PyTorch
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = requires_grad
         return self
 
@@ -220,9 +227,14 @@ class Tensor:
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
                                 f"{type(value).__name__}")
             if value.dtype is not self.dtype:
+                from .ops._util import _scalar_type_name
                 raise RuntimeError(
-                    f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor with dtype "
-                    f"'{self.dtype}'. Please ensure that the gradient and the tensor have the same dtype")
+                    f"attempting to assign a gradient with dtype '{_CPP_TYPE_NAMES[value.dtype.name]}' to a "
+                    f"tensor with grad_dtype '{_scalar_type_name(self._data.dtype)}'. The gradient must match "
+                    "the tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's "
+                    "grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype "
+                    "with caution. Diverging the dtypes of a tensor and its gradient may break downstream "
+                    "systems that assume they match.")
             if value._data.shape != self._data.shape:
                 raise RuntimeError(
                     f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of size "
@@ -346,6 +358,8 @@ class Tensor:
         return iter(self.unbind(0))
 
     def __bool__(self) -> bool:
+        if self._data.size == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
@@ -522,12 +536,24 @@ _LEGACY_NAMES = {
     "uint8": "ByteTensor", "bool": "BoolTensor",
 }
 _LEGACY_NAMES_REV = {v: k for k, v in _LEGACY_NAMES.items()}
+# C++ element type names, as PyTorch's grad-assignment error prints them
+_CPP_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+                   "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+                   "uint8": "unsigned char", "bool": "bool"}
 
 
 def legacy_type_name(t: Tensor) -> str:
     """``ember.FloatTensor`` / ``ember.cuda.FloatTensor``, as ``Tensor.type()`` names them."""
     prefix = "ember.cuda." if is_cuda_array(t._data) else "ember."
     return prefix + _LEGACY_NAMES[t.dtype.name]
+
+
+def _contiguous_strides(shape) -> tuple:
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(strides))
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:
@@ -576,6 +602,7 @@ def _view_of(data, base: Tensor, node) -> Tensor:
     """A result that shares ``base``'s storage: it shares the version counter too."""
     t = _make(data, node) if node is not None else _wrap(data)
     t._vbox = base._vbox
+    t._base = base if base._base is None else base._base
     return t
 
 

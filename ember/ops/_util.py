@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from .._backend import array_module
 from .._tensor import Tensor, _wrap, _make
 from ..autograd.graph import Node, edge, SavedOutput
 from ..autograd.grad_mode import _GradState
@@ -55,8 +56,10 @@ def operands(a: Tensor, b):
     tb = type(b)
     kind = ad.dtype.kind
     if tb is float:
-        if kind in _FLOAT_KINDS:
+        if kind == "f":
             return ad, b
+        if kind == "V":  # ml_dtypes' bfloat16 treats a Python float as float32; PyTorch keeps bfloat16
+            return ad, ad.dtype.type(b)
         return ad.astype(D._default_dtype.np), b
     if tb is int:
         if kind == "b":
@@ -204,6 +207,8 @@ def inplace(self: Tensor, op, *args, **kwargs) -> Tensor:
     if _GradState.enabled and (self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad
                                                            for a in args)):
         check_inplace_leaf(self)
+        if self._base is not None:
+            return _inplace_on_view(self, op, *args, **kwargs)
         result = op(_snapshot(self), *args, **kwargs)
         _check_inplace_result(self, result._data)
         self._data[...] = result._data
@@ -246,3 +251,86 @@ def inplace_ufunc(self: Tensor, ufunc, other) -> bool:
         return False
     self._vbox[0] += 1
     return True
+
+
+# ------------------------------------------------------------------------------------------
+# In-place ops on views (PyTorch's CopySlices)
+# ------------------------------------------------------------------------------------------
+
+class CopySlices(Node):
+    """The base's new history after an in-place op on one of its views.
+
+    Inputs: the base's old value and the op's result on the view. The gradient for the
+    old base is the incoming gradient with the view's window zeroed; the gradient for
+    the result is the incoming gradient seen through the window.
+    """
+
+    def apply(self, g):
+        na, nr = self._next
+        ga = gr = None
+        if na is not None:
+            buf = array_module(g._data).array(g._data, order="C")
+            _window(buf, self._window_spec)[...] = 0
+            ga = _wrap(buf)
+        if nr is not None:
+            gr = _wrap(_window(array_module(g._data).ascontiguousarray(g._data), self._window_spec).copy())
+        return ga, gr
+
+
+class AsStridedBackward0(Node):
+    """A view's history after an in-place op on it: its gradient lands in the base's window."""
+
+    def apply(self, g):
+        buf = array_module(g._data).zeros(self._base_shape, dtype=g._data.dtype)
+        _window(buf, self._window_spec)[...] = g._data
+        return (_wrap(buf),)
+
+
+def _window(buf, window_spec):
+    """The view's elements inside ``buf``, a C-contiguous array of the base's shape."""
+    offset, shape, elem_strides = window_spec
+    item = buf.dtype.itemsize
+    return array_module(buf).lib.stride_tricks.as_strided(
+        buf.reshape(-1)[offset:], shape=shape, strides=tuple(s * item for s in elem_strides))
+
+
+def _view_geometry(view: Tensor, base: Tensor):
+    """(offset, shape, strides) in elements of ``view``'s window inside ``base``'s storage."""
+    ba, va = base._data, view._data
+    item = ba.dtype.itemsize
+    if not ba.flags.c_contiguous:
+        raise RuntimeError("ember supports in-place operations on views that require grad only when the base "
+                           "tensor is contiguous; call .contiguous() on the base first")
+    offset_bytes = _pointer(va) - _pointer(ba)
+    if va.dtype != ba.dtype or offset_bytes % item or any(s % item for s in va.strides):
+        raise RuntimeError("an in-place operation on a view with a different dtype than its base is not supported")
+    return offset_bytes // item, va.shape, tuple(s // item for s in va.strides)
+
+
+def _pointer(arr) -> int:
+    if type(arr) is np.ndarray:
+        return arr.__array_interface__["data"][0]
+    return int(arr.data.ptr)
+
+
+def _inplace_on_view(self: Tensor, op, *args, **kwargs) -> Tensor:
+    """``view.op_(...)`` while recording: rebase the base's history through CopySlices."""
+    base = self._base
+    if base._grad_fn is None and base._requires_grad:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    window_spec = _view_geometry(self, base)
+    result = op(_snapshot(self), *args, **kwargs)
+    _check_inplace_result(self, result._data)
+    old_base = _wrap(base._data)
+    old_base._grad_fn, old_base._requires_grad = base._grad_fn, base._requires_grad
+    self._data[...] = result._data
+    node = CopySlices()
+    node._next = (edge(old_base), edge(result))
+    node._window_spec = window_spec
+    base._grad_fn, base._requires_grad = node, True
+    view_node = AsStridedBackward0()
+    view_node._next = (node,)
+    view_node._base_shape, view_node._window_spec = base._data.shape, window_spec
+    self._grad_fn, self._requires_grad = view_node, True
+    self._vbox[0] += 1
+    return self
