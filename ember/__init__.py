@@ -36,6 +36,7 @@ from .ops.shape import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.nn import *  # noqa: F401,F403
+from .ops.sort import *  # noqa: F401,F403
 from ._tensor_str import set_printoptions, get_printoptions, printoptions  # noqa: F401
 from . import nn  # noqa: E402
 from .nn.parameter import Parameter as _Parameter  # noqa: F401
