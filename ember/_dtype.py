@@ -91,7 +91,7 @@ def from_numpy_dtype(np_dtype) -> dtype:
     if np_dtype in _FROM_NP:
         return _FROM_NP[np_dtype]
     raise TypeError(
-        f"can't convert np.ndarray of type numpy.{np_dtype}. The only supported types are: "
+        f"can't convert np.ndarray of type numpy.{np_dtype.type.__name__}. The only supported types are: "
         "float64, float32, float16, int64, int32, int16, int8, uint8, and bool.")
 
 
@@ -218,7 +218,7 @@ class finfo:
         self.min = builtins.float(info.min)
         self.tiny = builtins.float(info.tiny)
         self.smallest_normal = self.tiny
-        self.resolution = builtins.float(info.resolution)
+        self.resolution = 10.0 ** -builtins.int(info.precision)
 
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "

@@ -63,69 +63,74 @@ def _size_args(size):
     return tuple(int(s) for s in size)
 
 
-def _array_from_data(data):
-    """A NumPy array of ``data`` with PyTorch's dtype inference."""
+def _array_from_data(data, dtype=None):
+    """A NumPy array of ``data`` with PyTorch's dtype inference; Python numbers convert straight to
+    ``dtype`` when given (0.3 as float64 must not pass through float32)."""
     if isinstance(data, Tensor):
         return to_numpy(data._data), True
     if isinstance(data, np.ndarray):
         return data, True
     if is_cuda_array(data):
         return data, True
-    if isinstance(data, (builtins.bool, np.bool_)):
+    if isinstance(data, np.generic):  # before float: np.float64 is a float subclass but keeps its dtype
+        return np.asarray(data), True
+    if isinstance(data, builtins.bool):
         return np.array(data, dtype=np.bool_), True
     if isinstance(data, builtins.int):
         return np.array(data, dtype=np.int64), True
     if isinstance(data, builtins.float):
-        return np.array(data, dtype=D._default_dtype.np), True
-    if isinstance(data, np.generic):
-        return np.asarray(data), True
+        return np.array(data, dtype=(dtype or D._default_dtype).np), True
     if isinstance(data, (list, tuple)):
-        flat = _flatten_checked(data)
-        arr = np.array(flat[0], dtype=flat[1]).reshape(flat[2])
-        return arr, True
+        values, inferred, shape = _flatten_checked(data)
+        return np.array(values, dtype=(dtype or inferred).np).reshape(shape), True
+    if data is None:
+        raise RuntimeError("Could not infer dtype of NoneType")
     if hasattr(data, "__array__"):
         return np.asarray(data), True
-    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+
+
+def _element_dtype(x) -> D.dtype:
+    """The dtype PyTorch infers for one leaf of a nested list (a scalar or a one-element tensor)."""
+    if isinstance(x, Tensor):
+        if x._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return x.dtype
+    if isinstance(x, np.generic):
+        return D.from_numpy_dtype(x.dtype)
+    if isinstance(x, (builtins.bool, builtins.int, builtins.float)):
+        return D.scalar_dtype(x)
+    raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
 
 
 def _flatten_checked(data):
-    """Flatten nested sequences, checking rectangularity; returns (values, dtype, shape)."""
+    """Flatten nested sequences, checking rectangularity; returns (values, dtype, shape).
+
+    The dtype promotes over every element (Python floats count as the default dtype), as
+    PyTorch infers it: ``[True, 1]`` is int64, ``[tensor(1.), tensor(2., dtype=float64)]`` float64.
+    """
     shape = []
     level = [data]
     depth = 0
-    while level and isinstance(level[0], (list, tuple)) or (level and isinstance(level[0], Tensor)
-                                                           and level[0]._data.ndim > 0):
-        first = level[0]
-        n = len(first)
+    while level and isinstance(level[0], (list, tuple)):
+        n = len(level[0])
         for item in level:
-            if not isinstance(item, (list, tuple, Tensor)) or len(item) != n:
-                got = len(item) if isinstance(item, (list, tuple)) else None
-                if got is None:
-                    raise TypeError(f"expected a sequence at dim {depth}")
-                raise ValueError(f"expected sequence of length {n} at dim {depth} (got {got})")
+            if not isinstance(item, (list, tuple)):
+                raise TypeError("not a sequence")
+            if len(item) != n:
+                raise ValueError(f"expected sequence of length {n} at dim {depth} (got {len(item)})")
         shape.append(n)
-        level = [x for item in level for x in (item if not isinstance(item, Tensor) else item.unbind(0))]
+        level = [x for item in level for x in item]
         depth += 1
-    kinds = 0  # 0 bool, 1 int, 2 float
+    dtype = None
     values = []
     for x in level:
-        if isinstance(x, Tensor):
-            if x._data.size != 1:
-                raise ValueError("only one element tensors can be converted to Python scalars")
-            x = x.item()
         if isinstance(x, (list, tuple)):
-            raise ValueError(f"expected sequence of length {len(x)} at dim {depth} (got scalar)")
-        if isinstance(x, (builtins.bool, np.bool_)):
-            pass
-        elif isinstance(x, (builtins.int, np.integer)):
-            kinds = builtins.max(kinds, 1)
-        elif isinstance(x, (builtins.float, np.floating)):
-            kinds = 2
-        else:
-            raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
-        values.append(x)
-    dtype = (np.bool_, np.int64, D._default_dtype.np)[kinds] if level else D._default_dtype.np
-    return values, dtype, tuple(shape)
+            raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
+        dt = _element_dtype(x)
+        dtype = dt if dtype is None else D.promote_types(dtype, dt)
+        values.append(x.item() if isinstance(x, Tensor) else x)
+    return values, dtype or D._default_dtype, tuple(shape)
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
@@ -134,7 +139,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
         warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
                       "or sourceTensor.detach().clone().requires_grad_(True), rather than "
                       "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
-    arr, _ = _array_from_data(data)
+    arr, _ = _array_from_data(data, None if dtype is None else D.to_dtype(dtype))
     if not is_cuda_array(arr):
         D.from_numpy_dtype(arr.dtype)  # TypeError for unsupported NumPy dtypes
     if dtype is not None:
@@ -254,7 +259,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) / step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     all_int = builtins.all(isinstance(v, (builtins.int, np.integer)) for v in vals)
     dt = _resolve_dtype(dtype, D.int64 if all_int else D._default_dtype)
     n = builtins.max(0, math.ceil((end - start) / step))

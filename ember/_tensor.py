@@ -198,6 +198,8 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad and self._data.dtype.kind not in "fV":  # NOTE: worded unlike the setter's, as in PyTorch
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if requires_grad and self._grad_fn is not None:  # a non-leaf already requires grad: a no-op here
+            return self
         self.requires_grad = requires_grad
         return self
 
@@ -207,7 +209,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return self._grad_fn
+        fn = self._grad_fn
+        return _graph.public_node(fn) if fn is not None else None
 
     @property
     def grad(self):
@@ -302,6 +305,8 @@ class Tensor:
     def data(self, value: "Tensor") -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+        if self._requires_grad and value._data.dtype.kind not in "fV":
+            raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype")
         self._data = value._data
 
     def detach(self) -> "Tensor":

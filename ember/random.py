@@ -108,7 +108,8 @@ def _size(size):
 def _float_dtype(dtype):
     dt = D._default_dtype if dtype is None else D.to_dtype(dtype)
     if not dt.is_floating_point:
-        raise RuntimeError(f"\"check_uniform_bounds\" not implemented for '{dt.name}'")
+        from .ops._util import _scalar_type_name
+        raise NotImplementedError(f"\"check_uniform_bounds\" not implemented for '{_scalar_type_name(dt.np)}'")
     return dt
 
 
@@ -198,7 +199,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         arr = (m + s * rng.standard_normal(shape)).astype(dt.np)
         return _wrap(arr)
     if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     if size is None:
         raise TypeError("normal() missing required argument 'size'")
     dt = _float_dtype(dtype)
@@ -237,7 +238,8 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, generator
             out_rows.append(rng.choice(row.size, size=num_samples, replace=True, p=row / total))
         else:
             # Gumbel top-k: sampling without replacement in one vectorised step
-            keys = np.where(row > 0, np.log(row) - np.log(-np.log(rng.random(row.size))), -np.inf)
+            with np.errstate(divide="ignore"):
+                keys = np.where(row > 0, np.log(row) - np.log(-np.log(rng.random(row.size))), -np.inf)
             out_rows.append(np.argsort(-keys, kind="stable")[:num_samples])
     arr = np.stack(out_rows).astype(np.int64) if out_rows else np.empty((0, num_samples), np.int64)
     if w.ndim == 1:

@@ -21,10 +21,20 @@ class Parameter(Tensor):
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
+        if requires_grad and data._data.dtype.kind not in "fV":
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         return Tensor._make_subclass(cls, data, requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+    def __deepcopy__(self, memo):
+        """A Parameter with a copy of the data and the same requires_grad; ``.grad`` is not copied."""
+        if id(self) in memo:
+            return memo[id(self)]
+        result = type(self)(self.data.clone(), self._requires_grad)
+        memo[id(self)] = result
+        return result
 
     def __reduce_ex__(self, protocol):
         return (_rebuild_parameter, (to_numpy(self._data), self._requires_grad, str(self.device)))

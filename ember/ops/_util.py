@@ -212,6 +212,8 @@ def inplace(self: Tensor, op, *args, **kwargs) -> Tensor:
         result = op(_snapshot(self), *args, **kwargs)
         _check_inplace_result(self, result._data)
         self._data[...] = result._data
+        if self._retains_grad and self._grad_fn is not None:
+            self._grad_fn._retain = None  # the retained grad now belongs to the new node only
         self._grad_fn = result._grad_fn
         self._requires_grad = result._requires_grad
         if self._retains_grad:  # the retained grad now belongs to the new node
@@ -316,6 +318,12 @@ def _pointer(arr) -> int:
 def _inplace_on_view(self: Tensor, op, *args, **kwargs) -> Tensor:
     """``view.op_(...)`` while recording: rebase the base's history through CopySlices."""
     base = self._base
+    multi = self.__dict__.get("_multi_view")  # (op name, output index) set by split/chunk/unbind
+    if multi is not None:
+        raise RuntimeError(f"Output {multi[1]} of {multi[0]} is a view and is being modified inplace. This view is "
+                           "the output of a function that returns multiple views. Such functions do not allow the "
+                           "output views to be modified inplace. You should replace the inplace operation by an "
+                           "out-of-place one.")
     if base._grad_fn is None and base._requires_grad:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     window_spec = _view_geometry(self, base)

@@ -49,8 +49,10 @@ def _binary_result(a, b, out, node_cls, save=False):
         node = node_cls()
         node._setup(a, b)
         if save:
-            node._save(a, b if isinstance(b, Tensor) else None)
-            if not isinstance(b, Tensor):
+            if isinstance(b, Tensor):
+                node._save(a, b)
+            else:  # a tensor-scalar backward needs only the scalar: y.add_(y, alpha=2) stays legal
+                node._save(None, None)
                 node._scalar = b
         return _make(out, node)
     return _wrap(out)
@@ -121,33 +123,64 @@ class DivBackward0(_BinaryNode):
 
 
 def _add(a, b):
-    ad = a._data
-    if isinstance(b, Tensor):
-        bd = b._data
-        if ad.dtype is not bd.dtype or type(ad) is not type(bd):
-            ad, bd = operands(a, b)
-        out = ad + bd
-        if _GradState.enabled and (a._requires_grad or b._requires_grad):
-            return _make(out, _binary_node(AddBackward0, a, b))
-        return _wrap(out)
-    ad, bd = operands(a, b)
-    return _binary_result(a, b, ad + bd, AddBackward0)
+    try:
+        ad = a._data
+        if isinstance(b, Tensor):
+            bd = b._data
+            if ad.dtype is not bd.dtype or type(ad) is not type(bd):
+                ad, bd = operands(a, b)
+            out = ad + bd
+            if _GradState.enabled and (a._requires_grad or b._requires_grad):
+                return _make(out, _binary_node(AddBackward0, a, b))
+            return _wrap(out)
+        ad, bd = operands(a, b)
+        return _binary_result(a, b, ad + bd, AddBackward0)
+    except ValueError:
+        _raise_broadcast_error(a, b)
+        raise
+
+
+def _raise_broadcast_error(a, b) -> None:
+    """PyTorch's message for operands whose shapes do not broadcast (NumPy raises a ValueError)."""
+    sa = a._data.shape
+    sb = b._data.shape if isinstance(b, Tensor) else ()
+    for i in range(1, min(len(sa), len(sb)) + 1):
+        da, db = sa[-i], sb[-i]
+        if da != db and da != 1 and db != 1:
+            raise RuntimeError(f"The size of tensor a ({da}) must match the size of tensor b ({db}) at "
+                               f"non-singleton dimension {max(len(sa), len(sb)) - i}")
 
 
 def _radd(a, b):
     return _add(a, b)
 
 
-def _sub(a, b):
-    ad, bd = operands(a, b)
-    if ad.dtype.kind == "b" and (type(bd) is bool or getattr(bd, "dtype", None) == np.bool_):
+def _check_bool_sub(a, b):
+    """PyTorch refuses ``-`` when either operand is bool."""
+    a_bool = a._data.dtype.kind == "b"
+    b_bool = b._data.dtype.kind == "b" if isinstance(b, Tensor) else type(b) is bool
+    if a_bool and b_bool:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                            "Use the `^` or `logical_xor()` operator instead.")
-    return _binary_result(a, b, ad - bd, SubBackward0)
+    if a_bool or b_bool:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _sub(a, b):
+    try:
+        ad, bd = operands(a, b)
+        if a._data.dtype.kind == "b" or (isinstance(b, Tensor) and b._data.dtype.kind == "b") or type(b) is bool:
+            _check_bool_sub(a, b)
+        return _binary_result(a, b, ad - bd, SubBackward0)
+    except ValueError:
+        _raise_broadcast_error(a, b)
+        raise
 
 
 def _rsub(a, b, alpha=1):
     """``b - alpha * a`` for a scalar ``b`` (``2 - t``)."""
+    _check_bool_sub(a, b)
     ad, bd = operands(a, b)
     out = bd - ad if alpha == 1 else bd - alpha * ad
     if _GradState.enabled and a._requires_grad:
@@ -159,30 +192,40 @@ def _rsub(a, b, alpha=1):
 
 
 def _mul(a, b):
-    ad = a._data
-    if isinstance(b, Tensor):
-        bd = b._data
-        if ad.dtype is not bd.dtype or type(ad) is not type(bd):
-            ad, bd = operands(a, b)
-        out = ad * bd
-        if _GradState.enabled and (a._requires_grad or b._requires_grad):
-            node = _binary_node(MulBackward0, a, b)
-            node._save(a, b)
-            return _make(out, node)
-        return _wrap(out)
-    ad, bd = operands(a, b)
-    return _binary_result(a, b, ad * bd, MulBackward0, save=True)
+    try:
+        ad = a._data
+        if isinstance(b, Tensor):
+            bd = b._data
+            if ad.dtype is not bd.dtype or type(ad) is not type(bd):
+                ad, bd = operands(a, b)
+            out = ad * bd
+            if _GradState.enabled and (a._requires_grad or b._requires_grad):
+                node = _binary_node(MulBackward0, a, b)
+                node._save(a, b)
+                return _make(out, node)
+            return _wrap(out)
+        ad, bd = operands(a, b)
+        return _binary_result(a, b, ad * bd, MulBackward0, save=True)
+    except ValueError:
+        _raise_broadcast_error(a, b)
+        raise
 
 
 def _truediv(a, b):
-    ad, bd = operands(a, b)
-    if ad.dtype.kind in "iub" and (not isinstance(bd, (float, np.ndarray)) or bd.dtype.kind in "iub"):
-        f = D._default_dtype.np
-        ad = ad.astype(f)
-        bd = bd.astype(f) if isinstance(bd, np.ndarray) or hasattr(bd, "astype") else bd
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = ad / bd
-    return _binary_result(a, b, out, DivBackward0, save=True)
+    try:
+        ad, bd = operands(a, b)
+        if ad.dtype.kind in "iub" and (type(bd) in (int, bool) or (type(bd) is not float and bd.dtype.kind in "iub")):
+            # integer true division computes in the default float from the original values
+            # (uint8 4 / int8 -3 is -1.33, not 4 / 253)
+            f = D._default_dtype.np
+            ad = a._data.astype(f)
+            bd = b._data.astype(f) if isinstance(b, Tensor) else f.type(b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = ad / bd
+        return _binary_result(a, b, out, DivBackward0, save=True)
+    except ValueError:
+        _raise_broadcast_error(a, b)
+        raise
 
 
 def _rtruediv(a, b):
@@ -190,10 +233,20 @@ def _rtruediv(a, b):
     return reciprocal(a) * b if not isinstance(b, Tensor) else _truediv(b, a)
 
 
+def _check_alpha(input, other, alpha) -> None:
+    dt = result_dtype(input, other)
+    if isinstance(alpha, float) and not dt.is_floating_point:
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if isinstance(alpha, bool) and dt is not D.bool:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+
+
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` (``torch.add``)."""
     if not isinstance(input, Tensor):
         input = as_tensor_like(input, other)
+    if type(alpha) is not int or alpha != 1:
+        _check_alpha(input, other, alpha)
     if alpha != 1:
         other = other * alpha
     return _out(_add(input, other), out)
@@ -203,6 +256,9 @@ def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other`` (``torch.sub``)."""
     if not isinstance(input, Tensor):
         input = as_tensor_like(input, other)
+    if type(alpha) is not int or alpha != 1:
+        _check_alpha(input, other, alpha)
+        _check_bool_sub(input, other)
     if alpha != 1:
         other = other * alpha
     return _out(_sub(input, other), out)
@@ -238,6 +294,7 @@ def div(input, other, *, rounding_mode=None, out=None):
                            f"'{rounding_mode}'")
     ad, bd = operands(input, other)
     xp = array_module(ad)
+    _reject_bool(ad, f"div_{rounding_mode}_cpu")
     if ad.dtype.kind in "iu":
         if np.any(np.asarray(bd) == 0):
             raise RuntimeError("ZeroDivisionError")
@@ -246,12 +303,11 @@ def div(input, other, *, rounding_mode=None, out=None):
             q = q + ((ad % bd != 0) & ((ad < 0) != (np.asarray(bd) < 0)))
         out_arr = q.astype(ad.dtype, copy=False)
     else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q = ad / bd
-        out_arr = xp.trunc(q) if rounding_mode == "trunc" else xp.floor(q)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out_arr = xp.trunc(ad / bd) if rounding_mode == "trunc" else _float_floor_divide(xp, ad, bd)
     result = _wrap(out_arr)
     if requires_grad_any(input, other):  # piecewise constant: zero gradient
-        result = _zero_grad_op(result, (input, other), "DivBackward1")
+        result = _zero_grad_op(result, (input, other), "DivBackward2")
     return _out(result, out)
 
 
@@ -259,33 +315,94 @@ divide = div
 true_divide = div
 
 
+def _float_floor_divide(xp, a, b):
+    """Python's float ``//`` (exact via fmod), as PyTorch computes it; plain floor(a / b) is off by one
+    when a / b rounds up to an integer."""
+    a, b = xp.broadcast_arrays(xp.asarray(a), xp.asarray(b, dtype=a.dtype))
+    mod = xp.fmod(a, b)
+    quotient = (a - mod) / b
+    quotient = xp.where((mod != 0) & ((b < 0) != (mod < 0)), quotient - 1, quotient)
+    floored = xp.floor(quotient)
+    floored = xp.where(quotient - floored > 0.5, floored + 1, floored)
+    floored = xp.where(quotient == 0, xp.copysign(xp.zeros_like(quotient), a / b), floored)
+    return xp.where(b == 0, a / b, floored).astype(a.dtype, copy=False)
+
+
 def floor_divide(input, other):
+    """``input // other`` (``torch.floor_divide``)."""
+    if not isinstance(input, Tensor):
+        input = _wrapped_scalar(input, other)
     return div(input, other, rounding_mode="floor")
+
+
+def _reject_bool(arr, kernel: str) -> None:
+    """PyTorch has no bool kernel for arithmetic like pow, remainder or floor division."""
+    if arr.dtype.kind == "b":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
+def _wrapped_scalar(value, like: Tensor) -> Tensor:
+    """A Python scalar on the left of ``%``/``//``/``**``, as a 0-dim tensor that does not
+    raise ``like``'s dtype (PyTorch's wrapped number: ``3 % int8_tensor`` stays int8)."""
+    if isinstance(value, Tensor):
+        return value
+    dt = result_dtype(like, value)
+    return _wrap(array_module(like._data).asarray(np.array(value).astype(dt.np)))
+
+
+class _ModBackward(_BinaryNode):
+    """remainder/fmod: d/da = 1, d/db = -round(a / b) with the op's rounding."""
+
+    _mode = "floor"
+
+    def apply(self, g):
+        na, nb = self._next
+        ga = grad_for(g, self._sa, self._da) if na is not None else None
+        gb = None
+        if nb is not None:
+            a, b = self._saved_tensors()
+            gb = grad_for(-g * div(a, b, rounding_mode=self._mode), self._sb, self._db)
+        return ga, gb
+
+
+class RemainderBackward0(_ModBackward):
+    pass
+
+
+class RemainderBackward1(_ModBackward):
+    pass
+
+
+class FmodBackward0(_ModBackward):
+    _mode = "trunc"
+
+
+class FmodBackward1(_ModBackward):
+    _mode = "trunc"
+
+
+def _modulus(input, other, ufunc_name, kernel, node_classes):
+    if not isinstance(input, Tensor):
+        input = _wrapped_scalar(input, other)
+    ad, bd = operands(input, other)
+    _reject_bool(ad, kernel)
+    xp = array_module(ad)
+    if ad.dtype.kind in "iu" and bool((xp.asarray(bd) == 0).any()):
+        raise RuntimeError("ZeroDivisionError")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = getattr(xp, ufunc_name)(ad, bd)
+    node_cls = node_classes[isinstance(other, Tensor)]
+    return _binary_result(input, other, out, node_cls, save=True)
 
 
 def remainder(input, other):
     """Python-style modulus (sign of the divisor), ``torch.remainder``."""
-    if not isinstance(input, Tensor):
-        input = as_tensor_like(input, other)
-    ad, bd = operands(input, other)
-    xp = array_module(ad)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = xp.remainder(ad, bd)
-    if requires_grad_any(input, other):
-        # d/da = 1, d/db = -floor(a/b)
-        return input - div(input, other, rounding_mode="floor").detach() * other
-    return _wrap(out)
+    return _modulus(input, other, "remainder", "remainder_cpu", (RemainderBackward0, RemainderBackward1))
 
 
 def fmod(input, other):
     """C-style modulus (sign of the dividend), ``torch.fmod``."""
-    ad, bd = operands(input, other)
-    xp = array_module(ad)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = xp.fmod(ad, bd)
-    if requires_grad_any(input, other):
-        return input - div(input, other, rounding_mode="trunc").detach() * other
-    return _wrap(out)
+    return _modulus(input, other, "fmod", "fmod_cpu", (FmodBackward0, FmodBackward1))
 
 
 class _ZeroGrad(Node):
@@ -379,11 +496,9 @@ def pow(input, exponent, *, out=None):
         return _rpow(exponent, input)
     if isinstance(exponent, Tensor):
         ad, bd = operands(input, exponent)
-        xp = array_module(ad)
-        if ad.dtype.kind in "iu" and bd.dtype.kind in "iu" and (bd < 0).any():
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        _reject_bool(ad, "pow")
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            res = xp.power(ad, bd)
+            res = _int_pow(ad, bd) if ad.dtype.kind in "iu" else array_module(ad).power(ad, bd)
         if requires_grad_any(input, exponent):
             node = PowBackward1()
             node._setup(input, exponent)
@@ -392,11 +507,13 @@ def pow(input, exponent, *, out=None):
             node._out = SavedOutput(t)
             return _out(t, out)
         return _out(_wrap(res), out)
-    ad, e = operands(input, exponent)
-    if ad.dtype.kind in "iu" and isinstance(e, (int, np.integer)) and e < 0:
+    if input._data.dtype.kind in "iub" and type(exponent) is int and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
+    ad, e = operands(input, exponent)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if e == 2:
+        if ad.dtype.kind == "b":  # bool ** bool stays bool
+            res = ad.copy() if e else array_module(ad).ones_like(ad)
+        elif e == 2:
             res = ad * ad
         elif e == 0.5:
             res = array_module(ad).sqrt(ad)
@@ -411,10 +528,27 @@ def pow(input, exponent, *, out=None):
     return _out(_wrap(res), out)
 
 
+def _int_pow(base, exponent):
+    """Integer power where negative exponents give 0 (or +-1 for bases +-1), as PyTorch computes."""
+    xp = array_module(base)
+    negative = exponent < 0
+    if not bool(xp.any(negative)):
+        return xp.power(base, exponent)
+    res = xp.power(base, xp.where(negative, 0, exponent))
+    odd = (exponent % 2) != 0
+    special = xp.where(base == 1, 1, xp.where(base == -1, xp.where(odd, -1, 1), 0)).astype(res.dtype)
+    return xp.where(negative, special, res)
+
+
 def _rpow(base_tensor, base_scalar):
     """``scalar ** tensor``."""
     t = base_tensor
+    if t._data.dtype.kind == "b" and type(base_scalar) is bool:
+        _reject_bool(t._data, "pow")
     ad, bd = operands(t, base_scalar)
+    if ad.dtype.kind in "iu" and not isinstance(bd, float):
+        res = _int_pow(array_module(ad).asarray(np.array(bd).astype(ad.dtype)), ad)
+        return _rpow_result(t, res, base_scalar)
     if ad.dtype.kind in "iub" and isinstance(bd, float):
         ad = ad.astype(D._default_dtype.np)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -422,6 +556,10 @@ def _rpow(base_tensor, base_scalar):
     res = array_module(ad).asarray(res)
     if res.dtype != ad.dtype and ad.dtype.kind in "fV":
         res = res.astype(ad.dtype)
+    return _rpow_result(t, res, base_scalar)
+
+
+def _rpow_result(t, res, base_scalar):
     if _GradState.enabled and t._requires_grad:
         node = PowBackward2()
         node._next = (edge(t),)
@@ -491,7 +629,19 @@ def _def_unary(name, forward, backward, save="input", grad_name=None, int_ok=Fal
     return op, node_cls
 
 
-neg, NegBackward0 = _def_unary("neg", np.negative, lambda g, _: -g, save=None, int_ok=True)
+def _negative(a):
+    if a.dtype.kind == "b":
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
+    return np.negative(a)
+
+
+def _absolute(a):
+    _reject_bool(a, "abs_cpu")
+    return np.abs(a)
+
+
+neg, NegBackward0 = _def_unary("neg", _negative, lambda g, _: -g, save=None, int_ok=True)
 exp, ExpBackward0 = _def_unary("exp", np.exp, lambda g, r: g * r, save="output")
 exp2, Exp2Backward0 = _def_unary("exp2", np.exp2, lambda g, r: g * r * math.log(2),
                                  save="output")
@@ -554,7 +704,7 @@ def _sign_like_backward(g, x):
     return g * 0
 
 
-abs, AbsBackward0 = _def_unary("abs", np.abs, lambda g, x: g * sign(x), int_ok=True)
+abs, AbsBackward0 = _def_unary("abs", _absolute, lambda g, x: g * sign(x), int_ok=True)
 absolute = abs
 
 
@@ -574,8 +724,10 @@ class ReluBackward0(Node):
 def relu(input):
     """max(input, 0) elementwise (``torch.relu``)."""
     d = input._data
+    if d.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
     xp = array_module(d)
-    out = xp.maximum(d, 0) if d.dtype.kind != "b" else d.copy()
+    out = xp.maximum(d, 0)
     return _unary(input, out.astype(d.dtype, copy=False), ReluBackward0, save_output=True)
 
 
@@ -597,7 +749,7 @@ def _def_piecewise(name, forward, int_ok=True):
 
 
 sign = _def_piecewise("sign", lambda xp, a: xp.sign(a) if a.dtype.kind != "b" else a.copy())
-sgn = sign
+sgn = _def_piecewise("sgn", lambda xp, a: xp.sign(a) if a.dtype.kind != "b" else a.copy())
 floor = _def_piecewise("floor", lambda xp, a: xp.floor(a) if a.dtype.kind in "fV" else a.copy())
 ceil = _def_piecewise("ceil", lambda xp, a: xp.ceil(a) if a.dtype.kind in "fV" else a.copy())
 trunc = _def_piecewise("trunc", lambda xp, a: xp.trunc(a) if a.dtype.kind in "fV" else a.copy())
@@ -615,8 +767,17 @@ def round(input, *, decimals: int = 0, out=None):
     return _out(result, out)
 
 
+class FracBackward0(Node):
+    def apply(self, g):
+        return (g,)
+
+
 def frac(input):
-    return input - trunc(input).detach() if input._requires_grad else _wrap(input._data - np.trunc(input._data))
+    """``input - trunc(input)`` (``torch.frac``); the gradient passes unchanged."""
+    d = input._data
+    if d.dtype.kind not in "fV":
+        raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_type_name(d.dtype)}'")
+    return _unary(input, d - array_module(d).trunc(d), FracBackward0)
 
 
 # ------------------------------------------------------------------------------------------
@@ -656,14 +817,38 @@ def minimum(input, other):
     return _binary_result(input, other, array_module(ad).minimum(ad, bd), MinimumBackward0, save=True)
 
 
+class _FmaxFminBackward(_BinaryNode):
+    """The whole gradient goes to the operand that was picked (``input`` on ties or when ``other`` is NaN)."""
+
+    def apply(self, g):
+        a, b = self._saved_tensors()
+        na, nb = self._next
+        ad, bd = a._data, b._data
+        xp = array_module(ad)
+        picked = ((ad >= bd) if self._max else (ad <= bd)) | xp.isnan(bd)
+        ga = grad_for(g * _wrap(picked), self._sa, self._da) if na is not None else None
+        gb = grad_for(g * _wrap(~picked), self._sb, self._db) if nb is not None else None
+        return ga, gb
+
+
+class FmaxBackward0(_FmaxFminBackward):
+    _max = True
+
+
+class FminBackward0(_FmaxFminBackward):
+    _max = False
+
+
 def fmax(input, other):
+    """Elementwise max that ignores NaN (``torch.fmax``)."""
     ad, bd = operands(input, other)
-    return _binary_result(input, other, array_module(ad).fmax(ad, bd), MaximumBackward0, save=True)
+    return _binary_result(input, other, array_module(ad).fmax(ad, bd), FmaxBackward0, save=True)
 
 
 def fmin(input, other):
+    """Elementwise min that ignores NaN (``torch.fmin``)."""
     ad, bd = operands(input, other)
-    return _binary_result(input, other, array_module(ad).fmin(ad, bd), MinimumBackward0, save=True)
+    return _binary_result(input, other, array_module(ad).fmin(ad, bd), FminBackward0, save=True)
 
 
 class Atan2Backward0(_BinaryNode):
@@ -678,8 +863,9 @@ class Atan2Backward0(_BinaryNode):
 
 def atan2(input, other):
     ad, bd = operands(input, other)
-    if ad.dtype.kind not in "fV":
-        ad, bd = ad.astype(D._default_dtype.np), bd.astype(D._default_dtype.np)
+    if ad.dtype.kind not in "fV":  # integers: computed in the default float from the original values
+        f = D._default_dtype.np
+        ad, bd = input._data.astype(f), other._data.astype(f)
     return _binary_result(input, other, array_module(ad).arctan2(ad, bd), Atan2Backward0, save=True)
 
 
@@ -788,6 +974,13 @@ def clamp(input, min=None, max=None, *, out=None):
     if dt.np != d.dtype:
         d = d.astype(dt.np)
     xp = array_module(d)
+    if d.dtype.kind == "b":
+        kernel = "clamp_scalar_cpu" if min is not None and max is not None else \
+            "clamp_min_scalar_cpu" if min is not None else "clamp_max_scalar_cpu"
+        _reject_bool(d, kernel)
+    if d.dtype.kind in "iu":  # an out-of-range Python int wraps into the dtype, as in PyTorch
+        min = None if min is None else np.array(min).astype(d.dtype)
+        max = None if max is None else np.array(max).astype(d.dtype)
     if min is not None and max is not None:
         res = xp.minimum(xp.maximum(d, min), max)
     elif min is not None:
@@ -807,12 +1000,38 @@ def clamp(input, min=None, max=None, *, out=None):
 clip = clamp
 
 
+class ClampMinBackward0(ClampBackward1):
+    pass
+
+
+class ClampMinBackward1(ClampBackward0):
+    pass
+
+
+class ClampMaxBackward0(ClampBackward1):
+    pass
+
+
+class ClampMaxBackward1(ClampBackward0):
+    pass
+
+
+def _renamed(result, scalar_cls, tensor_cls):
+    """clamp_min/clamp_max share clamp's backward but PyTorch names their grad_fn differently."""
+    node = result._grad_fn
+    if node is not None:
+        node.__class__ = scalar_cls if isinstance(node, ClampBackward1) else tensor_cls
+    return result
+
+
 def clamp_min(input, min):
-    return clamp(input, min=min)
+    """``clamp(input, min=min)`` (``torch.clamp_min``)."""
+    return _renamed(clamp(input, min=min), ClampMinBackward0, ClampMinBackward1)
 
 
 def clamp_max(input, max):
-    return clamp(input, max=max)
+    """``clamp(input, max=max)`` (``torch.clamp_max``)."""
+    return _renamed(clamp(input, max=max), ClampMaxBackward0, ClampMaxBackward1)
 
 
 # ------------------------------------------------------------------------------------------
@@ -838,10 +1057,10 @@ def where(condition, input=None, other=None):
         input = as_tensor_like(input, condition)
     if not isinstance(input, Tensor):
         dt = result_dtype(other, input)
-        input = _wrap(array_module(other._data).asarray(input, dtype=dt.np))
+        input = _wrap(array_module(other._data).asarray(np.array(input).astype(dt.np)))
     if not isinstance(other, Tensor):
         dt = result_dtype(input, other)
-        other = _wrap(array_module(input._data).asarray(other, dtype=dt.np))
+        other = _wrap(array_module(input._data).asarray(np.array(other).astype(dt.np)))
     cd = condition._data
     if cd.dtype.kind != "b":
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
@@ -915,7 +1134,7 @@ def _bitwise(ufunc, name):
             input, other = as_tensor_like(input, other), other
         ad, bd = operands(input, other)
         if ad.dtype.kind not in "iub":
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_type_name(ad.dtype)}'")
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_type_name(ad.dtype)}'")
         return _wrap(ufunc(ad, bd))
     op.__name__ = name
     return op
@@ -929,7 +1148,7 @@ bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 def bitwise_not(input):
     d = input._data
     if d.dtype.kind not in "iub":
-        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{_type_name(d.dtype)}'")
+        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for '{_type_name(d.dtype)}'")
     return _wrap(array_module(d).invert(d))
 
 
@@ -959,13 +1178,29 @@ def signbit(input):
     return _wrap(array_module(input._data).signbit(input._data))
 
 
+class NanToNumBackward0(Node):
+    def apply(self, g):
+        return (g * _wrap(self._finite),)
+
+
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """Replace NaN and infinities (``torch.nan_to_num``); the gradient is zero where they were."""
     d = input._data
     xp = array_module(d)
     res = xp.nan_to_num(d, nan=nan, posinf=posinf, neginf=neginf)
     if _GradState.enabled and input._requires_grad:
-        return input * _wrap(xp.isfinite(d)) + _wrap(xp.where(xp.isfinite(d), 0, res).astype(d.dtype))
+        node = NanToNumBackward0()
+        node._next = (edge(input),)
+        node._finite = xp.isfinite(d)
+        return _make(res, node)
     return _wrap(res)
+
+
+def _invert(input):
+    """``~t``: bitwise not; PyTorch's operator refuses floating tensors with a TypeError."""
+    if input._data.dtype.kind not in "iub":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return bitwise_not(input)
 
 
 # ------------------------------------------------------------------------------------------
@@ -1145,13 +1380,13 @@ TENSOR_METHODS = {
     "__sub__": _sub, "__rsub__": lambda a, b: _rsub(a, b), "__isub__": _isub,
     "__mul__": _mul, "__rmul__": _mul, "__imul__": _imul,
     "__truediv__": _truediv, "__rtruediv__": _rtruediv, "__itruediv__": _itruediv,
-    "__floordiv__": floor_divide, "__rfloordiv__": lambda a, b: floor_divide(as_tensor_like(b, a), a),
-    "__mod__": remainder, "__rmod__": lambda a, b: remainder(as_tensor_like(b, a), a),
+    "__floordiv__": floor_divide, "__rfloordiv__": lambda a, b: floor_divide(_wrapped_scalar(b, a), a),
+    "__mod__": remainder, "__rmod__": lambda a, b: remainder(_wrapped_scalar(b, a), a),
     "__pow__": pow, "__rpow__": lambda a, b: _rpow(a, b),
     "__ipow__": lambda a, b: inplace(a, pow, b),
     "__neg__": neg, "__pos__": lambda a: a, "__abs__": abs,
     "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-    "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor, "__invert__": bitwise_not,
+    "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor, "__invert__": _invert,
     "__rand__": bitwise_and, "__ror__": bitwise_or, "__rxor__": bitwise_xor,
     "__iand__": lambda a, b: inplace(a, bitwise_and, b), "__ior__": lambda a, b: inplace(a, bitwise_or, b),
     "__ixor__": lambda a, b: inplace(a, bitwise_xor, b),
@@ -1171,7 +1406,7 @@ TENSOR_METHODS = {
     "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,
     "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "isposinf": isposinf, "isneginf": isneginf,
     "signbit": signbit, "nan_to_num": nan_to_num,
-    "relu": relu, "sigmoid": sigmoid, "square": square, "round": round, "frac": frac, "sgn": sign,
+    "relu": relu, "sigmoid": sigmoid, "square": square, "round": round, "frac": frac, "sgn": sgn,
     "absolute": abs, "fix": trunc, "arcsin": asin, "arccos": acos, "arctan": atan,
 }
 for _name in ("neg", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos",
