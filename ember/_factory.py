@@ -26,6 +26,8 @@ def _xp(dev):
 def _finish(data, requires_grad: bool, cls=Tensor) -> Tensor:
     t = _wrap(data) if cls is Tensor else _rebuild(cls, data)
     if requires_grad:
+        if data.dtype.kind not in "fV":  # NOTE: factories capitalise this message, unlike requires_grad_()
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         t.requires_grad_(True)
     return t
 

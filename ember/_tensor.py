@@ -337,7 +337,7 @@ class Tensor:
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The storage as a NumPy array sharing memory (PyTorch's errors otherwise)."""
-        if self._requires_grad and not force:
+        if self._requires_grad and not force and _GradState.enabled:  # allowed under no_grad, as in PyTorch
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if is_cuda_array(self._data):
             if force:

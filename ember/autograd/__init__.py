@@ -7,12 +7,13 @@ from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, 
                         is_inference_mode_enabled)
 from .graph import Node, run_backward
 from .function import Function, FunctionCtx, once_differentiable
-from .anomaly_mode import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
-from .gradcheck import gradcheck, gradgradcheck
-from . import graph, grad_mode, function, functional  # noqa: F401
+from .anomaly_mode import detect_anomaly, set_detect_anomaly, is_anomaly_enabled, is_anomaly_check_nan_enabled
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError
+from . import graph, grad_mode, function, functional, anomaly_mode  # noqa: F401
 
 __all__ = ["backward", "grad", "Function", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-           "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "gradcheck", "gradgradcheck", "Node"]
+           "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "gradcheck", "gradgradcheck", "Node",
+           "GradcheckError"]
 
 
 def _tensors(x):
@@ -46,7 +47,7 @@ def _make_grads(outputs, grad_outputs, is_grads_batched=False):
             if g._data.shape != out._data.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
                                    f"has a shape of {out.shape}.")
-            if g._data.dtype != out._data.dtype and g._data.dtype.kind in "fV":
+            if g._data.dtype != out._data.dtype:  # PyTorch casts grad_outputs to the output's dtype
                 g = g.to(out.dtype)
         result.append(g)
     return result
@@ -58,13 +59,17 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
     outputs = _tensors(tensors)
     grads = _tensors(grad_tensors if grad_tensors is not None else grad_variables)
     if grads is not None and len(grads) != len(outputs):
-        raise RuntimeError(f"got {len(grads)} tensors and {len(outputs)} gradients")
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
     if retain_graph is None:
         retain_graph = create_graph
     grads = _make_grads(outputs, grads)
     inputs = _tensors(inputs)
-    if inputs is not None and len(inputs) == 0:
-        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    if inputs is not None:
+        if len(inputs) == 0:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        for t in inputs:  # a non-leaf input gets its .grad filled, as PyTorch does via retain_grad
+            if t._grad_fn is not None:
+                t.retain_grad()
     run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
 
 
@@ -78,7 +83,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     ins = _tensors(inputs)
     gouts = _tensors(grad_outputs)
     if gouts is not None and len(gouts) != len(outs):
-        raise RuntimeError(f"grad requires one grad_output per output: got {len(gouts)} and {len(outs)}")
+        raise RuntimeError(f"got {len(outs)} tensors and {len(gouts)} gradients")
+    if len(ins) == 0:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
     if allow_unused is None:
         allow_unused = materialize_grads
     if retain_graph is None:
@@ -94,8 +104,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
             if materialize_grads:
                 g = _wrap(array_module(t._data).zeros_like(t._data))
             elif not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
-                                   "Set allow_unused=True if this is the desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
         elif not create_graph:
             g = g.detach()
         final.append(g)

@@ -1,20 +1,26 @@
 """``ember.autograd.Function``: user-defined ops with their own backward.
 
 Usage as in PyTorch: subclass with static ``forward(ctx, *args)`` and
-``backward(ctx, *grads)``, call ``MyFn.apply(*args)``.
+``backward(ctx, *grads)``, call ``MyFn.apply(*args)``. The ctx object is the
+graph node itself (``<ClassName>Backward``), as in PyTorch.
 """
 from __future__ import annotations
 
 import functools
 
 from .grad_mode import _GradState, no_grad
-from .graph import Node, edge
+from .graph import Node, OutputSlot, PackedGrad, edge
 
 
 class FunctionCtx:
     """The ``ctx`` object: ``save_for_backward``, ``saved_tensors``, ``needs_input_grad``, ..."""
 
     def save_for_backward(self, *tensors) -> None:
+        from .._tensor import Tensor
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type "
+                                f"{type(t).__name__}")
         self._to_save = tensors
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -34,41 +40,75 @@ class BackwardCFunction(Node, FunctionCtx):
     _to_save = ()
     _non_differentiable = frozenset()
     _dirty = frozenset()
+    _output_meta = ()         # per output: (array module, shape, dtype), or None for a non-tensor
 
     @property
     def saved_tensors(self):
         return self._saved_tensors()
 
-    def apply(self, *grads):
-        from .._tensor import _wrap
-        from .._backend import array_module
+    def apply(self, grad):
+        """Run the user's backward on one gradient per forward output; check what it returns."""
+        grads = grad.grads if type(grad) is PackedGrad else [grad]
         if self._materialize_grads:
-            grads = tuple(_wrap(array_module(o[0]).zeros(o[1], dtype=o[2])) if (g is None and o is not None) else g
-                          for g, o in zip(grads, self._output_meta))
+            grads = [_zeros(meta) if (g is None and meta is not None) else g
+                     for g, meta in zip(grads, self._output_meta)]
         result = self._forward_cls.backward(self, *grads)
+        return self._check_grads(result)
+
+    def _check_grads(self, result) -> tuple:
+        """One gradient per tensor input, summed down to the input's shape (PyTorch's validation)."""
+        from .._tensor import Tensor
         if not isinstance(result, tuple):
             result = (result,)
         n_in = len(self._input_is_tensor)
-        if len(result) < n_in:
-            raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
-                               f"(expected {n_in}, got {len(result)})")
-        result = result[:n_in] if all(r is None for r in result[n_in:]) else result
+        if len(result) > n_in and all(r is None for r in result[n_in:]):
+            result = result[:n_in]
         if len(result) != n_in:
             raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
                                f"(expected {n_in}, got {len(result)})")
-        grads_out = []
-        for r, is_t, shape in zip(result, self._input_is_tensor, self._input_shapes):
-            if not is_t:
+        grads = []
+        for i, (r, is_tensor) in enumerate(zip(result, self._input_is_tensor)):
+            if not is_tensor:
                 if r is not None:
                     raise RuntimeError(f"function {self.name()} returned a gradient different than None at "
-                                       "position for an input that is not a Tensor")
+                                       f"position {i + 1}, but the corresponding forward input was not a "
+                                       "Variable")
                 continue
-            if r is not None and tuple(r.shape) != shape:
-                raise RuntimeError(f"Function {self.name()} returned an invalid gradient at index "
-                                   f"{len(grads_out)} - got {list(r.shape)} but expected shape compatible with "
-                                   f"{list(shape)}")
-            grads_out.append(r)
-        return tuple(grads_out)
+            if r is not None and not isinstance(r, Tensor):
+                raise RuntimeError(f"expected Variable or None (got {type(r).__name__})")
+            if r is not None:
+                r = self._fit_grad(r, len(grads))
+            grads.append(r)
+        return tuple(grads)
+
+    def _fit_grad(self, r, index: int):
+        from .. import _dtype as D
+        from ..ops._util import sum_to
+        shape, dtype = self._input_meta[index]
+        if r._data.shape != shape:
+            if not _expandable(shape, r._data.shape):
+                raise RuntimeError(f"Function {self.name()} returned an invalid gradient at index {index} - got "
+                                   f"{list(r._data.shape)} but expected shape compatible with {list(shape)}")
+            r = sum_to(r, shape)
+        if r._data.dtype != dtype:
+            r = r.to(D._FROM_NP[dtype])
+        return r
+
+
+def _expandable(shape, target) -> bool:
+    """Whether ``shape`` broadcasts to ``target``."""
+    if len(shape) > len(target):
+        return False
+    for s, t in zip(reversed(shape), reversed(target)):
+        if s != t and s != 1:
+            return False
+    return True
+
+
+def _zeros(meta):
+    from .._tensor import _wrap
+    xp, shape, dtype = meta
+    return _wrap(xp.zeros(shape, dtype=dtype))
 
 
 class _FunctionMeta(type):
@@ -81,7 +121,7 @@ class _FunctionMeta(type):
 
 
 class Function(metaclass=_FunctionMeta):
-    """Base class for custom differentiable operations."""
+    """Base class for custom differentiable operations (``torch.autograd.Function``)."""
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -100,138 +140,77 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .._tensor import Tensor, _make
-        tensor_args = [a for a in args if isinstance(a, Tensor)]
+        """Run ``forward`` without recording, then make its outputs the outputs of one graph node."""
+        from .._tensor import Tensor
         ctx = cls._backward_cls()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        record = _GradState.enabled and any(t._requires_grad for t in tensor_args)
-        uses_setup = cls.setup_context is not Function.setup_context
+        record = _GradState.enabled and any(ctx.needs_input_grad)
         with no_grad():
-            if uses_setup:
+            if cls.setup_context is not Function.setup_context:
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, output)
             else:
                 output = cls.forward(ctx, *args, **kwargs)
-        is_tuple = isinstance(output, tuple)
-        outputs = output if is_tuple else (output,)
         if not record:
+            ctx._to_save = ()
             return output
-        ctx._next = tuple(edge(a) for a in args if isinstance(a, Tensor))
-        ctx._input_is_tensor = tuple(isinstance(a, Tensor) for a in args)
-        ctx._input_shapes = tuple(tuple(a.shape) for a in args if isinstance(a, Tensor))
-        ctx._output_meta = []
-        wrapped = []
-        n_diff = 0
-        for o in outputs:
-            if isinstance(o, Tensor) and id(o) not in ctx._non_differentiable and o._data.dtype.kind in "fV":
-                n_diff += 1
-        if n_diff > 1:
-            # Several differentiable outputs: each gets its own node that forwards into the shared ctx
-            return _multi_output(cls, ctx, outputs, is_tuple)
-        for o in outputs:
-            if isinstance(o, Tensor):
-                from .._backend import array_module
-                ctx._output_meta.append((o._data, o._data.shape, o._data.dtype))
-                if id(o) in ctx._non_differentiable or o._data.dtype.kind not in "fV":
-                    wrapped.append(o)
-                    continue
-                if any(o is a for a in args) and id(o) not in ctx._dirty:
-                    o = _alias(o)
-                t = _make(o._data, ctx)
-                t._vbox = o._vbox
-                wrapped.append(t)
-            else:
-                wrapped.append(o)
-        ctx._save(*ctx._to_save)
-        ctx._to_save = ()
-        return tuple(wrapped) if is_tuple else wrapped[0]
+        return _record(ctx, args, output)
 
 
-def _alias(t):
-    from .._tensor import _wrap
-    a = _wrap(t._data)
-    a._vbox = t._vbox
-    return a
-
-
-class _OutputSlot(Node):
-    """One output of a multi-output custom Function; gathers into the shared ctx node."""
-
-    def apply(self, g):
-        return (g,)
-
-
-def _multi_output(cls, ctx, outputs, is_tuple):
-    """Outputs of a Function with several differentiable results.
-
-    ember nodes have one output each, so the ctx node is fed by a stack of per-output
-    grads: every output's grad is collected and the ctx's backward runs once, when the
-    engine reaches the shared node with all grads summed into one tuple-like buffer.
-    """
-    from .._tensor import _make, _wrap, Tensor
+def _record(ctx, args, output):
+    """Connect ``ctx`` into the graph and give the differentiable outputs their history."""
+    from .._tensor import Tensor
     from .._backend import array_module
-    node = _MultiOutputNode(ctx, len(outputs))
-    ctx._save(*ctx._to_save)
+    tensor_args = [a for a in args if isinstance(a, Tensor)]
+    ctx._next = tuple(edge(a) for a in tensor_args)
+    ctx._input_is_tensor = tuple(isinstance(a, Tensor) for a in args)
+    ctx._input_meta = tuple((a._data.shape, a._data.dtype) for a in tensor_args)
+    is_tuple = isinstance(output, tuple)
+    outputs = output if is_tuple else (output,)
+    _check_dirty(ctx, outputs)
+    ctx._output_meta = tuple((array_module(o._data), o._data.shape, o._data.dtype) if isinstance(o, Tensor)
+                             else None for o in outputs)
+    wrapped = [_connect_output(ctx, o, i, len(outputs) if is_tuple else 0, tensor_args)
+               for i, o in enumerate(outputs)]
+    # Saved outputs are saved as the returned tensors, so double backward flows through ctx.
+    returned = {id(o): w for o, w in zip(outputs, wrapped)}
+    ctx._save(*(returned.get(id(t), t) if t is not None else None for t in ctx._to_save))
     ctx._to_save = ()
-    result = []
-    for i, o in enumerate(outputs):
-        if isinstance(o, Tensor):
-            ctx._output_meta.append((o._data, o._data.shape, o._data.dtype))
-        else:
-            ctx._output_meta.append(None)
-    for i, o in enumerate(outputs):
-        if not isinstance(o, Tensor) or id(o) in ctx._non_differentiable or o._data.dtype.kind not in "fV":
-            result.append(o)
-            continue
-        slot = _SlotNode(node, i)
-        slot._next = (node,)
-        result.append(_make(o._data, slot))
-    return tuple(result) if is_tuple else result[0]
+    return tuple(wrapped) if is_tuple else wrapped[0]
 
 
-class _SlotNode(Node):
-    def __init__(self, node, index):
-        self._node, self._index = node, index
-
-    def name(self):
-        return self._node._ctx.name()
-
-    def apply(self, g):
-        return (_PackedGrad(self._index, g, self._node._n),)
+def _check_dirty(ctx, outputs) -> None:
+    if not ctx._dirty:
+        return
+    returned = {id(o) for o in outputs}
+    if not ctx._dirty <= returned:
+        raise RuntimeError("Some elements marked as dirty during the forward method were not returned as output. "
+                           "The inputs that are modified inplace must all be outputs of the Function.")
 
 
-class _PackedGrad:
-    """A sparse tuple of output grads that sums with others of its kind in the engine."""
-
-    def __init__(self, index, g, n):
-        self.grads = [None] * n
-        self.grads[index] = g
-        self._data = g._data
-
-    def __add__(self, other):
-        out = _PackedGrad.__new__(_PackedGrad)
-        out.grads = [a if b is None else b if a is None else a + b for a, b in zip(self.grads, other.grads)]
-        out._data = self._data
-        return out
-
-
-class _MultiOutputNode(Node):
-    def __init__(self, ctx, n):
-        self._ctx, self._n = ctx, n
-        self._next = ctx._next
-
-    def name(self):
-        return self._ctx.name()
-
-    def apply(self, packed):
-        return BackwardCFunction.apply(self._ctx, *packed.grads)
-
-    def _release(self):
-        self._ctx._release()
+def _connect_output(ctx, o, index: int, n_outputs: int, tensor_args):
+    """The tensor the caller gets for output ``o``: its grad_fn is ctx (or ctx's slot ``index``)."""
+    from .._tensor import Tensor, _make
+    if not isinstance(o, Tensor):
+        return o
+    if id(o) in ctx._non_differentiable or o._data.dtype.kind not in "fV":
+        return o
+    node = OutputSlot(ctx, index, n_outputs) if n_outputs else ctx
+    if id(o) in ctx._dirty:
+        # Modified in place: the input tensor itself takes the new history (PyTorch's rebase).
+        if o._grad_fn is None and o._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
+        o._vbox[0] += 1
+        o._grad_fn = node
+        o._requires_grad = True
+        return o
+    result = _make(o._data, node)
+    result._vbox = o._vbox  # an input returned as is, or a view of one, shares its storage
+    return result
 
 
 def once_differentiable(fn):
-    """Mark a backward as not differentiable twice: it runs under no_grad."""
+    """Mark a backward as not differentiable twice: it runs under no_grad (``torch.autograd.function``)."""
     @functools.wraps(fn)
     def wrapper(ctx, *args):
         with no_grad():

@@ -4,7 +4,8 @@ A ``Node`` is what ``tensor.grad_fn`` holds: it knows the next nodes (one per
 differentiable input, ``None`` where no gradient is needed) and turns the
 gradient of its single output into gradients for its inputs. Leaves that
 require grad are reached through an ``AccumulateGrad`` node, which adds into
-``tensor.grad``.
+``tensor.grad``. An op with several differentiable outputs gives each output an
+``OutputSlot`` that packs its gradient for the shared node.
 
 Backward rules are written with ember ops on Tensors, so running the engine in
 grad mode (``create_graph=True``) records a graph of the backward pass for
@@ -12,11 +13,11 @@ higher-order gradients; otherwise those ops take their no-graph fast path.
 """
 from __future__ import annotations
 
+import os
+import re
 import traceback
 import warnings
 import weakref
-
-import numpy as np
 
 from .grad_mode import _GradState
 
@@ -43,14 +44,16 @@ class Node:
 
     @property
     def next_functions(self):
-        return tuple((n, 0) for n in self._next)
+        return tuple(_edge_pair(n) for n in self._next)
 
     @property
     def metadata(self) -> dict:
-        return {}
+        if "_metadata" not in self.__dict__:
+            self._metadata = {}
+        return self._metadata
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} object at {id(self):#x}>"
+        return f"<{self.name()} object at {id(self):#x}>"
 
     def __call__(self, *grads):
         return self.apply(*grads)
@@ -88,14 +91,11 @@ class Node:
         if out is None:
             raise RuntimeError(_FREED_MESSAGE)
         if out.vbox[0] != out.version:
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: output 0 of {self.name()} is at version {out.vbox[0]}; expected version "
-                f"{out.version} instead. Hint: enable anomaly detection with "
-                "ember.autograd.set_detect_anomaly(True) to find the operation that modified it.")
+            _raise_modified_output(out, self)
         return _make_output(out, self)
 
     def _release(self) -> None:
+        """Free what was saved for backward (after a backward without ``retain_graph``)."""
         if self._saved:
             self._saved = None
         if self._out is not None:
@@ -109,16 +109,42 @@ _FREED_MESSAGE = (
     "graph a second time or if you need to access saved tensors after calling backward.")
 
 
+def _short_name(node) -> str:
+    """PyTorch names the producing op without its 'Backward' suffix in this message (``Mul``, ``Sum1``)."""
+    return re.sub(r"Backward0?", "", node.name())
+
+
+def _modified_message(description: str, current: int, expected: int) -> str:
+    if _Anomaly.enabled:
+        hint = ("Hint: the backtrace further above shows the operation that failed to compute its gradient. "
+                "The variable in question was changed in there or anywhere later. Good luck!")
+    else:
+        hint = ("Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
+                "with ember.autograd.set_detect_anomaly(True, check_nan=False).")
+    return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"{description} is at version {current}; expected version {expected} instead. {hint}")
+
+
+def _describe(data, type_name: str, producer, output_nr: int = 0) -> str:
+    shape = ", ".join(str(s) for s in data.shape)
+    text = f"[{type_name} [{shape}]]"
+    if producer is not None:
+        text += f", which is output {output_nr} of {_short_name(producer)},"
+    return text
+
+
 def _raise_modified(t, expected_version):
     from .._tensor import legacy_type_name
-    producer = f"output 0 of {t._grad_fn.name()}" if t._grad_fn is not None else "a leaf"
-    shape = ", ".join(str(s) for s in t._data.shape)
-    raise RuntimeError(
-        "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [{legacy_type_name(t)} [{shape}]], which is {producer}, is at version "
-        f"{t._vbox[0]}; expected version {expected_version} instead. Hint: the backtrace further "
-        "above can help locate the operation that modified it; enable anomaly detection with "
-        "ember.autograd.set_detect_anomaly(True) to find it.")
+    fn = t._grad_fn
+    output_nr = fn._index if isinstance(fn, OutputSlot) else 0
+    raise RuntimeError(_modified_message(_describe(t._data, legacy_type_name(t), fn, output_nr),
+                                         t._vbox[0], expected_version))
+
+
+def _raise_modified_output(out, node):
+    from .._tensor import _wrap, legacy_type_name
+    raise RuntimeError(_modified_message(_describe(out.data, legacy_type_name(_wrap(out.data)), node),
+                                         out.vbox[0], out.version))
 
 
 class SavedOutput:
@@ -137,20 +163,18 @@ class SavedOutput:
         self.version = tensor._vbox[0]
 
 
-class _Handle:
-    """RemovableHandle: ``handle.remove()`` drops the hook."""
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` drops the hook."""
 
     _next_id = 0
 
     def __init__(self, hooks: dict):
-        self.hooks_ref = weakref.ref(hooks) if not isinstance(hooks, dict) else hooks
-        _Handle._next_id += 1
-        self.id = _Handle._next_id
+        self.hooks_ref = hooks
+        RemovableHandle._next_id += 1
+        self.id = RemovableHandle._next_id
 
     def remove(self) -> None:
-        hooks = self.hooks_ref
-        if hooks is not None:
-            hooks.pop(self.id, None)
+        self.hooks_ref.pop(self.id, None)
 
     def __enter__(self):
         return self
@@ -159,11 +183,11 @@ class _Handle:
         self.remove()
 
 
-RemovableHandle = _Handle
+_Handle = RemovableHandle
 
 
-def _add_hook(hooks: dict, fn) -> _Handle:
-    handle = _Handle(hooks)
+def _add_hook(hooks: dict, fn) -> RemovableHandle:
+    handle = RemovableHandle(hooks)
     hooks[handle.id] = fn
     return handle
 
@@ -184,6 +208,7 @@ class AccumulateGrad(Node):
         raise RuntimeError("AccumulateGrad is run by the engine")
 
     def _accumulate(self, grad, create_graph: bool, owned: bool) -> None:
+        """Tensor hooks see the incoming gradient first; then add it into ``.grad`` (in place when safe)."""
         var = self.variable
         hooks = var._hooks
         if hooks:
@@ -198,6 +223,7 @@ class AccumulateGrad(Node):
                 var._grad = grad
             else:
                 data = grad._data
+                # NOTE: the engine may only hand over an array nobody else holds
                 if not owned or not data.flags.writeable or data.base is not None:
                     data = data.copy()
                 var._grad = _wrap(data)
@@ -205,7 +231,7 @@ class AccumulateGrad(Node):
             var._grad = old + grad
         else:
             old_data = old._data
-            if old_data.shape == grad._data.shape and old_data.flags.writeable:
+            if old_data.shape == grad._data.shape and old_data.flags.writeable and old._grad_fn is None:
                 old_data += grad._data
                 old._vbox[0] += 1
             else:
@@ -234,6 +260,62 @@ def edge(tensor):
     if tensor._requires_grad:
         return grad_accumulator(tensor)
     return None
+
+
+# ------------------------------------------------------------------------------------------
+# Nodes with several outputs
+# ------------------------------------------------------------------------------------------
+
+class OutputSlot(Node):
+    """Output ``index`` of a node with several outputs; the output tensor's ``_grad_fn``.
+
+    The engine runs one-output nodes, so each output's gradient goes through its slot,
+    which packs it into a ``PackedGrad``; the packs of all outputs sum in the shared
+    node's buffer and the shared node runs once. ``tensor.grad_fn`` shows the shared
+    node and ``next_functions`` lists ``(shared node, index)``, as in PyTorch.
+    """
+
+    def __init__(self, node, index: int, n_outputs: int):
+        self._node = node
+        self._index = index
+        self._n = n_outputs
+        self._next = (node,)
+
+    def name(self) -> str:
+        return self._node.name()
+
+    def apply(self, grad):
+        return (PackedGrad.single(self._index, grad, self._n),)
+
+
+class PackedGrad:
+    """The gradients of all outputs of a multi-output node (None where an output got none)."""
+
+    __slots__ = ("grads",)
+
+    def __init__(self, grads):
+        self.grads = grads
+
+    @classmethod
+    def single(cls, index: int, grad, n: int) -> "PackedGrad":
+        grads = [None] * n
+        grads[index] = grad
+        return cls(grads)
+
+    def __add__(self, other: "PackedGrad") -> "PackedGrad":
+        return PackedGrad([a if b is None else b if a is None else a + b
+                           for a, b in zip(self.grads, other.grads)])
+
+
+def public_node(node):
+    """What ``tensor.grad_fn`` shows for a tensor whose ``_grad_fn`` is ``node``."""
+    return node._node if type(node) is OutputSlot else node
+
+
+def _edge_pair(node):
+    if type(node) is OutputSlot:
+        return (node._node, node._index)
+    return (node, 0)
 
 
 # ------------------------------------------------------------------------------------------
@@ -271,6 +353,28 @@ def _topological_order(roots):
     return order
 
 
+def _target_nodes(inputs, accumulate: bool) -> dict:
+    """{node: [input positions]} for the tensors whose gradients are wanted."""
+    targets = {}
+    for i, t in enumerate(inputs):
+        node = edge(t)
+        if node is None:
+            if accumulate:  # PyTorch: backward(inputs=...) retains grads, and fails the same way
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+        targets.setdefault(node, []).append(i)
+    return targets
+
+
+def _needed_nodes(order, targets) -> set:
+    """Nodes on a path to a target: only those run when specific inputs are asked for."""
+    needed = set()
+    for node in reversed(order):
+        if node in targets or any(c in needed for c in node._next if c is not None):
+            needed.add(node)
+    return needed
+
+
 def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
                  inputs=None, accumulate: bool = True):
     """Propagate ``grad_outputs`` from ``outputs`` through the graph.
@@ -278,9 +382,12 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
     With ``accumulate`` the leaves' ``.grad`` are updated (``Tensor.backward``); without it
     the gradients w.r.t. ``inputs`` are returned instead (``autograd.grad``).
     """
+    global _Tensor
+    if _Tensor is None:
+        from .._tensor import Tensor as _Tensor
     buffers = {}
     roots = []
-    user_arrays = set()
+    user_arrays = set()   # arrays the caller passed in: never handed to a .grad
     for i, (out, grad) in enumerate(zip(outputs, grad_outputs)):
         node = edge(out)
         if node is None:
@@ -290,88 +397,79 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
         prev = buffers.get(node)
         buffers[node] = grad if prev is None else prev + grad
 
-    targets = None
-    if inputs is not None:
-        targets = {}
-        for i, t in enumerate(inputs):
-            node = t._grad_fn if t._grad_fn is not None else (grad_accumulator(t) if t._requires_grad else None)
-            if node is None:
-                if accumulate:
-                    raise RuntimeError("One of the differentiated Tensors does not require grad")
-                raise RuntimeError("One of the differentiated Tensors does not require grad")
-            targets.setdefault(node, []).append(i)
-
+    targets = _target_nodes(inputs, accumulate) if inputs is not None else None
     order = _topological_order(roots)
-    if targets is not None:
-        needed = set()
-        for node in reversed(order):
-            if node in targets or any(c in needed for c in node._next if c is not None):
-                needed.add(node)
-    else:
-        needed = None
-
+    needed = _needed_nodes(order, targets) if targets is not None else None
     captured = [None] * len(inputs) if (inputs is not None and not accumulate) else None
-    handed = set()
-    owned = set()  # ids of buffer tensors this engine created by summing (safe to add into)
-    pop = buffers.pop
-    get = buffers.get
-    anomaly = _Anomaly.enabled
+
     prev_mode = _GradState.enabled
     _GradState.enabled = create_graph
     try:
-        for node in order:
-            grad = pop(node, None)
-            if grad is None:
-                if not retain_graph:
-                    node._release()
-                continue
-            if needed is not None and node not in needed:
-                continue
-            if node._pre_hooks is not None or node._retain is not None:
-                grad = _pre_hooks_and_retain(node, grad, create_graph)
-            if targets is not None and captured is not None and node in targets:
-                for i in targets[node]:
-                    captured[i] = grad
-            if node.__class__ is AccumulateGrad:
-                if captured is None and (targets is None or node in targets):
-                    gid = id(grad._data)
-                    node._accumulate(grad, create_graph, gid not in handed and gid not in user_arrays)
-                    handed.add(gid)
-                continue
-            nxt = node._next
-            if needed is not None and not any(c in needed for c in nxt if c is not None):
-                continue
-            grads = node.apply(grad)
-            if node._post_hooks:
-                for hook in list(node._post_hooks.values()):
-                    result = hook(grads, (grad,))
-                    if result is not None:
-                        grads = tuple(result)
-            if anomaly:
-                _check_anomaly(node, grads)
-            if not retain_graph:
-                node._release()
-            for child, g in zip(nxt, grads):
-                if child is None or g is None:
-                    continue
-                prev = get(child)
-                if prev is None:
-                    buffers[child] = g
-                elif create_graph:
-                    buffers[child] = prev + g
-                elif id(prev) in owned:
-                    # a sum this engine made earlier: accumulate in place, no new array
-                    np.add(prev._data, g._data, out=prev._data, casting="unsafe")
-                else:
-                    total = _wrap(prev._data + g._data)
-                    owned.add(id(total))
-                    buffers[child] = total
+        _execute(order, buffers, retain_graph, create_graph, targets, needed, captured, user_arrays)
     finally:
         _GradState.enabled = prev_mode
     return captured
 
 
-def _pre_hooks_and_retain(node, grad, create_graph):
+def _execute(order, buffers, retain_graph, create_graph, targets, needed, captured, user_arrays):
+    """Run every node that received a gradient, in topological order."""
+    handed = set()        # arrays already given to some leaf's .grad
+    summed = set()        # nodes whose buffer is an array this engine allocated (safe to add into)
+    anomaly = _Anomaly.enabled
+    pop = buffers.pop
+    get = buffers.get
+    for node in order:
+        grad = pop(node, None)
+        if grad is None:
+            continue
+        if needed is not None and node not in needed:
+            continue
+        if node._pre_hooks is not None or node._retain is not None:
+            grad = _run_pre_hooks(node, grad, create_graph)
+        is_accum = type(node) is AccumulateGrad
+        if targets is not None and node in targets:
+            if captured is not None:
+                for i in targets[node]:
+                    captured[i] = grad
+                if is_accum:
+                    continue
+        if is_accum:
+            if targets is None or node in targets:
+                gid = id(grad._data)
+                owned = gid not in handed and gid not in user_arrays
+                handed.add(gid)
+                node._accumulate(grad, create_graph, owned)
+            continue
+        if needed is not None and not any(c in needed for c in node._next if c is not None):
+            continue
+        grads = _apply_with_anomaly(node, grad) if anomaly else node.apply(grad)
+        if node._post_hooks:
+            grads = _run_post_hooks(node, grads, grad)
+        if not retain_graph:
+            node._release()
+        for child, g in zip(node._next, grads):
+            if child is None or g is None:
+                continue
+            prev = get(child)
+            if prev is None:
+                buffers[child] = g
+            elif create_graph or type(g) is not _Tensor:
+                buffers[child] = prev + g
+            elif child in summed:
+                prev._data += g._data
+            else:
+                # Several gradients meet here (reused tensor): sum the arrays directly,
+                # skipping the op machinery; later arrivals add in place.
+                pd, gd = prev._data, g._data
+                if pd.shape == gd.shape and pd.dtype == gd.dtype:
+                    buffers[child] = _wrap(pd + gd)
+                    summed.add(child)
+                else:
+                    buffers[child] = prev + g
+
+
+def _run_pre_hooks(node, grad, create_graph):
+    """Tensor hooks of a non-leaf, then its retained grad (so .grad sees the hooks' result)."""
     pre = node._pre_hooks
     if pre:
         for hook in list(pre.values()):
@@ -381,6 +479,14 @@ def _pre_hooks_and_retain(node, grad, create_graph):
     if node._retain is not None:
         _retain(node, grad, create_graph)
     return grad
+
+
+def _run_post_hooks(node, grads, grad):
+    for hook in list(node._post_hooks.values()):
+        result = hook(grads, (grad,))
+        if result is not None:
+            grads = tuple(result)
+    return grads
 
 
 def _retain(node, grad, create_graph):
@@ -394,25 +500,51 @@ def _retain(node, grad, create_graph):
         tensor._grad = tensor._grad + data
 
 
-def _check_anomaly(node, grads):
+# ------------------------------------------------------------------------------------------
+# Anomaly mode
+# ------------------------------------------------------------------------------------------
+
+def _apply_with_anomaly(node, grad):
+    """Run ``node`` and, on failure or a NaN gradient, show where its forward op was called."""
+    try:
+        grads = node.apply(grad)
+    except Exception:
+        _warn_forward_trace(node)
+        raise
+    if _Anomaly.check_nan:
+        _check_nan(node, grads)
+    return grads
+
+
+def _check_nan(node, grads):
     from .._backend import array_module
     for i, g in enumerate(grads):
-        if g is None:
+        if type(g) is not _Tensor:
             continue
-        xp = array_module(g._data)
-        if g._data.dtype.kind in "fc" and bool(xp.isnan(g._data).any()):
-            if node._trace:
-                warnings.warn(
-                    "Error detected in " + node.name() + ". Traceback of forward call that caused the error:\n"
-                    + "".join(node._trace), RuntimeWarning, stacklevel=2)
+        data = g._data
+        if data.dtype.kind in "fc" and bool(array_module(data).isnan(data).any()):
+            _warn_forward_trace(node)
             raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
 
 
+def _warn_forward_trace(node):
+    if node._trace:
+        warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n"
+                      + "".join(node._trace), UserWarning, stacklevel=4)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def record_trace(node) -> None:
-    """Anomaly mode: remember where the forward op was called."""
-    node._trace = traceback.format_stack()[:-2]
+    """Anomaly mode: remember where the forward op was called (user frames, as PyTorch shows)."""
+    frames = traceback.extract_stack()
+    while frames and os.path.abspath(frames[-1].filename).startswith(_PACKAGE_DIR + os.sep):
+        frames.pop()
+    node._trace = traceback.format_list(frames)
 
 
 # Set by ember._tensor (the graph module loads first).
 _wrap = None
 _make_output = None
+_Tensor = None  # ember.Tensor, looked up on the first backward
