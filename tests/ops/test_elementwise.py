@@ -96,15 +96,17 @@ INT_OPS = {
 }
 
 
-@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.int8])
-@pytest.mark.parametrize("op", list(INT_OPS))
+# uint8 has no negative values: "pow_negative" does not apply to it
+_INT_CASES = [(op, dtype) for dtype in (np.int64, np.int32, np.uint8, np.int8) for op in INT_OPS
+              if not (dtype == np.uint8 and op == "pow_negative")]
+
+
+@pytest.mark.parametrize("op,dtype", _INT_CASES)
 def test_integer_ops_match_torch(op, dtype):
     low = 0 if dtype == np.uint8 else -5
     x = rand(3, 4, dtype=dtype, low=low, high=6)
     y = rand(4, dtype=dtype, low=low, high=6)
     y[y == 0] = 1
-    if dtype == np.uint8 and op in ("neg", "pow_negative"):
-        pytest.skip("uint8 wraps")
     check(INT_OPS[op], x, y)
 
 
