@@ -1,0 +1,13 @@
+"""Every ``nn`` layer class; one import line per modules file."""
+from .module import Module
+from .container import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .flatten import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403
+
+# NOTE: keep this last: every Module class imported above is exported by ``from .modules import *``.
+__all__ = [name for name, obj in list(globals().items())
+           if isinstance(obj, type) and issubclass(obj, Module) and not name.startswith("_")]
