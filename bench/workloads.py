@@ -38,8 +38,59 @@ def matmul(lib):
     return step, 1
 
 
+def _copy_weights(lib, model, seed):
+    """Give ember's and PyTorch's copies of a model the same weights (from NumPy)."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    with lib.no_grad():
+        for p in model.parameters():
+            p.copy_(lib.from_numpy(rng.uniform(-0.05, 0.05, tuple(p.shape)).astype(np.float32)))
+
+
+def _batch(lib, shape, classes, seed=0):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    x = lib.from_numpy(rng.standard_normal(shape).astype(np.float32))
+    y = lib.from_numpy(rng.integers(0, classes, size=shape[0]).astype(np.int64))
+    return x, y
+
+
+def mlp(lib):
+    """784-512-512-10 MLP with ReLU, batch 128, CrossEntropyLoss: forward + backward."""
+    nn = lib.nn
+    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    _copy_weights(lib, model, 1)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = _batch(lib, (128, 784), 10)
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+
+    return step, 1
+
+
+def cnn(lib):
+    """Conv2d(1,32,3)-ReLU-Conv2d(32,64,3)-ReLU-MaxPool2d(2)-Flatten-Linear(9216,128)-ReLU-Linear(128,10),
+    batch 64 of 1x28x28, CrossEntropyLoss: forward + backward."""
+    nn = lib.nn
+    model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Linear(128, 10))
+    _copy_weights(lib, model, 2)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = _batch(lib, (64, 1, 28, 28), 10)
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+
+    return step, 1
+
+
 # name -> (make, target ratio ember/PyTorch)
 WORKLOADS = {
     "tiny": (tiny, 1.0),
     "matmul": (matmul, 1.0),
+    "mlp": (mlp, 1.0),
+    "cnn": (cnn, 1.5),
 }
