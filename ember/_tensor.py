@@ -514,6 +514,11 @@ class Tensor:
                     requires_grad=requires_grad)
 
 
+# Print and pickle as ``ember.Tensor`` (PyTorch's class prints as ``torch.Tensor``).
+Tensor.__module__ = "ember"
+Size.__module__ = "ember"
+
+
 class _StorageView:
     """Just enough of ``untyped_storage()`` to compare storages (``data_ptr``) and sizes."""
 
