@@ -31,6 +31,8 @@ def _softmax_forward(input: Tensor, dim: int, dtype, log: bool, node_cls, kernel
     if dtype is not None:
         d = d.astype(D.to_dtype(dtype).np)
     if d.dtype.kind not in "fV":
+        if wrap_dim(dim, d.ndim) == max(d.ndim - 1, 0):  # PyTorch names its last-dim kernel
+            kernel = kernel.replace("_lastdim", "").replace("_kernel_impl", "_lastdim_kernel_impl")
         raise NotImplementedError(f'"{kernel}" not implemented for \'{_scalar_type_name(d.dtype)}\'')
     axis = wrap_dim(dim, d.ndim)
     xp = array_module(d)

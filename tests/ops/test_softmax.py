@@ -39,8 +39,10 @@ def test_gradcheck():
 
 def test_errors():
     with pytest.raises(NotImplementedError, match="\"softmax_kernel_impl\" not implemented for 'Long'"):
-        ember.tensor([1, 2]).softmax(0)
+        ember.tensor([[1, 2]]).softmax(0)
     with pytest.raises(NotImplementedError, match="\"log_softmax_kernel_impl\" not implemented for 'Long'"):
-        ember.tensor([1, 2]).log_softmax(0)
+        ember.tensor([[1, 2]]).log_softmax(0)
+    with pytest.raises(NotImplementedError, match="\"softmax_lastdim_kernel_impl\" not implemented for 'Long'"):
+        ember.tensor([1, 2]).softmax(0)
     with pytest.raises(IndexError, match="Dimension out of range \\(expected to be in range of \\[-1, 0\\], but got 1"):
         ember.ones(3).softmax(1)

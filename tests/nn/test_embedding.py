@@ -1,0 +1,171 @@
+"""Embedding (functional and Module), one_hot, normalize and the distance helpers against PyTorch."""
+import numpy as np
+import pytest
+
+import ember
+from tests.helpers import check, gradcheck, rand, noncontiguous, torch
+
+
+def _F(lib):
+    return lib.nn.functional
+
+
+IDX = np.array([[0, 2, 2, 4], [4, 1, 2, 0]])
+
+
+@pytest.mark.parametrize("padding_idx", [None, 2, -1, 0])
+@pytest.mark.parametrize("scale_grad_by_freq", [False, True])
+def test_embedding_matches_torch(padding_idx, scale_grad_by_freq):
+    check(lambda T, w: _F(T).embedding(T.tensor(IDX), w, padding_idx=padding_idx,
+                                       scale_grad_by_freq=scale_grad_by_freq), rand(5, 3))
+
+
+@pytest.mark.parametrize("idx", [np.array(3), np.array([1, 1, 1]), np.zeros((2, 0), dtype=np.int64),
+                                 np.array([[1], [3]], dtype=np.int32)])
+def test_embedding_index_shapes(idx):
+    check(lambda T, w: _F(T).embedding(T.tensor(idx), w), rand(5, 3))
+
+
+def test_embedding_noncontiguous_weight():
+    check(lambda T, w: _F(T).embedding(T.tensor(IDX), w), noncontiguous(rand(5, 3)))
+    check(lambda T, w: _F(T).embedding(T.tensor(IDX), w.t()), rand(3, 5))
+
+
+def test_embedding_gradient_accumulates_and_padding_gets_none():
+    w = ember.randn(5, 3, requires_grad=True)
+    out = ember.nn.functional.embedding(ember.tensor([2, 2, 2, 1, 0]), w, padding_idx=0)
+    assert type(out.grad_fn).__name__ == "EmbeddingBackward0"
+    out.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy()[:, 0], [0.0, 1.0, 3.0, 0.0, 0.0])
+
+
+def test_embedding_gradcheck():
+    idx = ember.tensor([[0, 2], [2, 1]])
+    # no padding_idx here: its zeroed gradient is deliberately not the numerical one
+    gradcheck(lambda w: ember.nn.functional.embedding(idx, w), rand(4, 3), gradgrad=True)
+
+
+def test_embedding_max_norm_renormalises_in_place():
+    def fn(T, w):
+        w = w.detach().clone() * 3  # a non-leaf copy the renorm may modify
+        out = _F(T).embedding(T.tensor([0, 2, 2]), w, max_norm=1.5, norm_type=2.0)
+        return out, w
+    check(fn, rand(4, 3), grad=False)
+    check(lambda T, w: _F(T).embedding(T.tensor([1, 3]), w.detach().clone() * 3, max_norm=1.0, norm_type=1.0),
+          rand(4, 3), grad=False)
+
+
+def test_embedding_errors():
+    F = ember.nn.functional
+    w = ember.rand(3, 2)
+    with pytest.raises(IndexError, match="index out of range in self"):
+        F.embedding(ember.tensor([5]), w)
+    with pytest.raises(IndexError, match="index out of range in self"):
+        F.embedding(ember.tensor([-1]), w)
+    with pytest.raises(RuntimeError, match="Expected tensor for argument #1 'indices' to have one of the following "
+                                           "scalar types: Long, Int; but got ember.FloatTensor instead \\(while "
+                                           "checking arguments for embedding\\)"):
+        F.embedding(ember.tensor([1.0]), w)
+    with pytest.raises(AssertionError, match="Padding_idx must be within num_embeddings"):
+        F.embedding(ember.tensor([1]), w, padding_idx=3)
+    with pytest.raises(AssertionError, match="Padding_idx must be within num_embeddings"):
+        F.embedding(ember.tensor([1]), w, padding_idx=-4)
+    with pytest.raises(RuntimeError, match="'weight' must be 2-D"):
+        F.embedding(ember.tensor([1]), ember.rand(3))
+
+
+def test_embedding_module():
+    ember.manual_seed(0)
+    m = ember.nn.Embedding(10, 4, padding_idx=3)
+    w = m.weight.detach().numpy()
+    assert m.weight.shape == (10, 4) and m.weight.requires_grad
+    assert not w[3].any()
+    assert 0.5 < w[np.arange(10) != 3].std() < 1.5  # N(0, 1) init
+    out = m(ember.tensor([[3, 1], [1, 9]]))
+    assert out.shape == (2, 2, 4)
+    out.sum().backward()
+    np.testing.assert_allclose(m.weight.grad.numpy()[:, 0], [0, 2, 0, 0, 0, 0, 0, 0, 0, 1])
+    assert [name for name, _ in m.named_parameters()] == ["weight"]
+
+
+@pytest.mark.parametrize("args,kwargs", [((10, 3), {}), ((10, 3), {"padding_idx": 0, "max_norm": 1.0,
+                                                                    "scale_grad_by_freq": True, "sparse": True}),
+                                         ((10, 3), {"max_norm": 2}), ((10, 3), {"norm_type": 3.0}),
+                                         ((10, 3), {"padding_idx": -1})])
+def test_embedding_module_repr(args, kwargs):
+    assert repr(ember.nn.Embedding(*args, **kwargs)) == repr(torch.nn.Embedding(*args, **kwargs))
+
+
+def test_embedding_from_pretrained():
+    weights = np.arange(6, dtype=np.float32).reshape(3, 2)
+    m = ember.nn.Embedding.from_pretrained(ember.tensor(weights))
+    assert repr(m) == "Embedding(3, 2)"
+    assert not m.weight.requires_grad
+    np.testing.assert_array_equal(m(ember.tensor([2, 0])).numpy(), weights[[2, 0]])
+    trainable = ember.nn.Embedding.from_pretrained(ember.tensor(weights), freeze=False, padding_idx=1)
+    assert trainable.weight.requires_grad and trainable.padding_idx == 1
+    np.testing.assert_array_equal(trainable.weight.detach().numpy(), weights)  # padding row not zeroed
+    with pytest.raises(AssertionError, match="Embeddings parameter is expected to be 2-dimensional"):
+        ember.nn.Embedding.from_pretrained(ember.rand(3))
+    with pytest.raises(AssertionError, match="Shape of weight does not match num_embeddings and embedding_dim"):
+        ember.nn.Embedding(3, 2, _weight=ember.rand(2, 2))
+
+
+# ---------------------------------------------------------------------------------------------
+# one_hot, normalize, cosine_similarity, pairwise_distance, linear
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("values,num_classes", [(np.array([0, 2, 1]), -1), (np.array([[0, 2], [1, 1]]), 5),
+                                                (np.zeros(0, dtype=np.int64), 3), (np.array(2), 4)])
+def test_one_hot(values, num_classes):
+    check(lambda T: _F(T).one_hot(T.tensor(values, dtype=T.int64), num_classes), grad=False)
+
+
+def test_one_hot_errors():
+    F = ember.nn.functional
+    with pytest.raises(RuntimeError, match="one_hot is only applicable to index tensor of type LongTensor."):
+        F.one_hot(ember.tensor([1, 2], dtype=ember.int32))
+    with pytest.raises(RuntimeError, match="Class values must be non-negative."):
+        F.one_hot(ember.tensor([-1, 2]))
+    with pytest.raises(RuntimeError, match="Class values must be smaller than num_classes."):
+        F.one_hot(ember.tensor([1, 2]), 2)
+    with pytest.raises(RuntimeError, match="Can not infer total number of classes from empty tensor."):
+        F.one_hot(ember.tensor([], dtype=ember.int64))
+
+
+@pytest.mark.parametrize("p,dim", [(2.0, 1), (1.0, 0), (3.0, -1)])
+def test_normalize(p, dim):
+    check(lambda T, x: _F(T).normalize(x, p=p, dim=dim), rand(3, 4))
+    check(lambda T, x: _F(T).normalize(x), np.zeros((2, 3)))
+
+
+def test_normalize_gradcheck():
+    gradcheck(lambda x: ember.nn.functional.normalize(x, dim=1), rand(3, 4), gradgrad=True)
+
+
+@pytest.mark.parametrize("shapes,dim", [(((3, 4), (3, 4)), 1), (((2, 3), (3,)), -1), (((2, 5, 3), (2, 5, 3)), 0)])
+def test_cosine_similarity(shapes, dim):
+    check(lambda T, a, b: _F(T).cosine_similarity(a, b, dim=dim), rand(*shapes[0]), rand(*shapes[1]))
+
+
+def test_cosine_similarity_zero_vector_gradient_like_torch():
+    # the norm is clamped to eps outside autograd, so a zero vector gets a huge but finite gradient
+    check(lambda T, a, b: _F(T).cosine_similarity(a, b), np.zeros((2, 3)), rand(2, 3), rtol=1e-4)
+
+
+def test_cosine_similarity_gradcheck_and_error():
+    gradcheck(lambda a, b: ember.nn.functional.cosine_similarity(a, b), rand(3, 4), rand(3, 4), gradgrad=True)
+    with pytest.raises(RuntimeError, match="The size of tensor a \\(3\\) must match the size of tensor b \\(4\\)"):
+        ember.nn.functional.cosine_similarity(ember.rand(2, 3), ember.rand(2, 4))
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((2, 3), (3,)), ((4,), (4,))])
+@pytest.mark.parametrize("p,keepdim", [(2.0, False), (1.0, True), (3.0, False)])
+def test_pairwise_distance(shapes, p, keepdim):
+    check(lambda T, a, b: _F(T).pairwise_distance(a, b, p=p, keepdim=keepdim), rand(*shapes[0]),
+          rand(*shapes[1]))
+
+
+def test_linear_functional():
+    check(lambda T, x, w, b: _F(T).linear(x, w, b), rand(4, 3), rand(5, 3), rand(5))
+    check(lambda T, x, w: _F(T).linear(x, w), rand(2, 4, 3), rand(5, 3))
