@@ -14,7 +14,7 @@ import numpy as np
 from . import _dtype as D
 from ._backend import module_for_device, to_numpy, is_cuda_array, array_module
 from ._device import device as _device_cls, to_device, CPU
-from ._tensor import Tensor, _wrap, _new
+from ._tensor import Tensor, _wrap, _new_tensor
 
 _default_device = CPU
 
@@ -33,13 +33,7 @@ def _finish(data, requires_grad: bool, cls=Tensor) -> Tensor:
 
 
 def _rebuild(cls, data):
-    t = _new(cls)
-    t._data = data
-    t._grad_fn = None
-    t._requires_grad = False
-    t._grad = None
-    t._vbox = [0]
-    return t
+    return _new_tensor(cls, data)
 
 
 def _on_device(arr, dev):

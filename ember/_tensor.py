@@ -76,12 +76,7 @@ class Tensor:
         """An instance of the Tensor subclass ``cls`` sharing ``data``'s storage (how Parameter is built)."""
         if not isinstance(data, Tensor):
             raise TypeError(f"_make_subclass(): argument 'data' must be Tensor, not {type(data).__name__}")
-        t = _new(cls)
-        t._data = data._data
-        t._grad_fn = None
-        t._requires_grad = False
-        t._grad = None
-        t._vbox = data._vbox
+        t = _new_tensor(cls, data._data, vbox=data._vbox)
         t.requires_grad = require_grad
         return t
 
@@ -608,6 +603,17 @@ def _make(data, node) -> Tensor:
     return t
 
 
+def _new_tensor(cls, data, grad_fn=None, requires_grad: bool = False, vbox=None) -> Tensor:
+    """An instance of ``cls`` around ``data``: the general constructor (``_wrap``/``_make`` inline it)."""
+    t = _new(cls)
+    t._data = data
+    t._grad_fn = grad_fn
+    t._requires_grad = requires_grad
+    t._grad = None
+    t._vbox = [0] if vbox is None else vbox
+    return t
+
+
 def _view_of(data, base: Tensor, node) -> Tensor:
     """A result that shares ``base``'s storage: it shares the version counter too."""
     t = _make(data, node) if node is not None else _wrap(data)
@@ -618,13 +624,7 @@ def _view_of(data, base: Tensor, node) -> Tensor:
 
 def _rebuild_tensor(cls, array, requires_grad, device="cpu"):
     data = array if device == "cpu" else module_for_device("cuda").asarray(array)
-    t = _new(cls)
-    t._data = data
-    t._grad_fn = None
-    t._requires_grad = requires_grad
-    t._grad = None
-    t._vbox = [0]
-    return t
+    return _new_tensor(cls, data, requires_grad=requires_grad)
 
 
 def _parse_to(args, kwargs):
@@ -666,13 +666,7 @@ _graph._wrap = _wrap
 
 def _make_output(saved, node) -> Tensor:
     """Rebuild an op's saved output as a tensor whose grad_fn is that op (for double backward)."""
-    t = _new(Tensor)
-    t._data = saved.data
-    t._grad_fn = node
-    t._requires_grad = True
-    t._grad = None
-    t._vbox = saved.vbox
-    return t
+    return _new_tensor(Tensor, saved.data, node, True, saved.vbox)
 
 
 _graph._make_output = _make_output
