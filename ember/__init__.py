@@ -37,10 +37,15 @@ from .ops.index import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.nn import *  # noqa: F401,F403
 from .ops.sort import *  # noqa: F401,F403
+from .ops.norm import *  # noqa: F401,F403
+from .ops.conv import *  # noqa: F401,F403
 from ._tensor_str import set_printoptions, get_printoptions, printoptions  # noqa: F401
 from . import nn  # noqa: E402
+from . import optim  # noqa: E402
 from .nn.parameter import Parameter as _Parameter  # noqa: F401
 from . import cuda  # noqa: E402
+from .serialization import save, load  # noqa: E402
+from . import utils  # noqa: E402,F401
 
 
 class layout:
