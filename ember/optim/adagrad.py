@@ -1,0 +1,69 @@
+"""Adagrad with lr decay, weight decay, an initial accumulator value and maximize (``torch.optim.Adagrad``)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from .._backend import array_module
+from .optimizer import Optimizer, _params_with_grad
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad; like PyTorch its state (``step``, ``sum``) exists from construction on."""
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                state["step"] = self._new_step()
+                state["sum"] = self._zeros_like(p, fill=initial_accumulator_value)
+
+    def step(self, closure: Callable | None = None):
+        """One Adagrad update of every parameter that has a gradient; returns the closure's loss."""
+        loss = self._evaluate_closure(closure)
+        with self._no_grad():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _update_group(self, group) -> None:
+        lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
+        for p in _params_with_grad(group):
+            state = self.state[p]
+            if len(state) == 0:  # a parameter added later through add_param_group
+                state["step"] = self._new_step()
+                state["sum"] = self._zeros_like(p, fill=self.defaults["initial_accumulator_value"])
+            step = self._increment(state["step"])
+            param = p._data
+            xp = array_module(param)
+            grad = self._grad_array(p, group["maximize"], group["weight_decay"])
+            clr = lr / (1 + (step - 1) * lr_decay)
+            total = state["sum"]._data
+            buf = self._scratch(param, 1)
+
+            xp.multiply(grad, grad, out=buf)
+            total += buf
+            # param -= clr * grad / (sqrt(sum) + eps)
+            xp.sqrt(total, out=buf)
+            buf += eps
+            xp.divide(grad, buf, out=buf)
+            buf *= -clr
+            param += buf
+            p._vbox[0] += 1

@@ -1,0 +1,100 @@
+"""Adam, with AMSGrad, L2 or decoupled weight decay and maximize (``torch.optim.Adam``)."""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from .._backend import array_module
+from .optimizer import Optimizer, _decay_, _lerp_, _params_with_grad
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), PyTorch's update order and bias corrections."""
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False):
+        _check_adam_args(lr, betas, eps, weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
+                        fused=fused, decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("maximize", False)
+            group.setdefault("decoupled_weight_decay", False)
+
+    def step(self, closure: Callable | None = None):
+        """One Adam update of every parameter that has a gradient; returns the closure's loss."""
+        loss = self._evaluate_closure(closure)
+        with self._no_grad():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _init_state(self, p, amsgrad: bool) -> dict:
+        state = self.state[p]
+        state["step"] = self._new_step()
+        state["exp_avg"] = self._zeros_like(p)
+        state["exp_avg_sq"] = self._zeros_like(p)
+        if amsgrad:
+            state["max_exp_avg_sq"] = self._zeros_like(p)
+        return state
+
+    def _update_group(self, group) -> None:
+        lr, eps, weight_decay, amsgrad = group["lr"], group["eps"], group["weight_decay"], group["amsgrad"]
+        beta1, beta2 = group["betas"]
+        decoupled = group["decoupled_weight_decay"]
+        for p in _params_with_grad(group):
+            state = self.state[p]
+            if len(state) == 0:
+                state = self._init_state(p, amsgrad)
+            step = self._increment(state["step"])
+            param = p._data
+            xp = array_module(param)
+            if weight_decay != 0 and decoupled:
+                param *= 1 - lr * weight_decay
+            grad = self._grad_array(p, group["maximize"], 0 if decoupled else weight_decay)
+            exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+            buf = self._scratch(param, 1)
+
+            _lerp_(exp_avg, grad, 1 - beta1, buf)
+            _decay_(exp_avg_sq, grad, beta2, buf)
+
+            step_size = lr / (1 - beta1 ** step)
+            bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+            if amsgrad:
+                max_exp_avg_sq = state["max_exp_avg_sq"]._data
+                xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+                second_moment = max_exp_avg_sq
+            else:
+                second_moment = exp_avg_sq
+            # param -= step_size * exp_avg / (sqrt(second_moment) / bias_correction2_sqrt + eps), with the
+            # bias correction moved into the scalars: one pass over the data fewer (Adam is memory-bound).
+            denom = buf
+            xp.sqrt(second_moment, out=denom)
+            denom += eps * bias_correction2_sqrt
+            xp.divide(exp_avg, denom, out=denom)
+            denom *= -step_size * bias_correction2_sqrt
+            param += denom
+            p._vbox[0] += 1
+
+
+def _check_adam_args(lr: float, betas, eps: float, weight_decay: float) -> None:
+    """The hyperparameter checks Adam, AdamW, Adamax, NAdam and RAdam share (PyTorch's messages)."""
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")

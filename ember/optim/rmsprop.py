@@ -1,0 +1,86 @@
+"""RMSprop, plain or centered, with momentum, weight decay and maximize (``torch.optim.RMSprop``)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from .._backend import array_module
+from .optimizer import Optimizer, _decay_, _lerp_, _params_with_grad
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop as PyTorch writes it: eps is added outside the square root."""
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
+                 momentum: float = 0, centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, capturable=capturable, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def step(self, closure: Callable | None = None):
+        """One RMSprop update of every parameter that has a gradient; returns the closure's loss."""
+        loss = self._evaluate_closure(closure)
+        with self._no_grad():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _init_state(self, p, group) -> dict:
+        state = self.state[p]
+        state["step"] = self._new_step()
+        state["square_avg"] = self._zeros_like(p)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = self._zeros_like(p)
+        if group["centered"]:
+            state["grad_avg"] = self._zeros_like(p)
+        return state
+
+    def _update_group(self, group) -> None:
+        lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
+        for p in _params_with_grad(group):
+            state = self.state[p]
+            if len(state) == 0:
+                state = self._init_state(p, group)
+            self._increment(state["step"])
+            param = p._data
+            xp = array_module(param)
+            grad = self._grad_array(p, group["maximize"], group["weight_decay"])
+            square_avg = state["square_avg"]._data
+            avg = self._scratch(param, 1)
+
+            _decay_(square_avg, grad, alpha, avg)
+            if group["centered"]:
+                grad_avg = state["grad_avg"]._data
+                _lerp_(grad_avg, grad, 1 - alpha, avg)
+                # avg = sqrt(square_avg - grad_avg ** 2): the variance, not the raw second moment
+                xp.multiply(grad_avg, grad_avg, out=avg)
+                xp.subtract(square_avg, avg, out=avg)
+                xp.sqrt(avg, out=avg)
+            else:
+                xp.sqrt(square_avg, out=avg)
+            avg += eps
+
+            step_dir = avg
+            xp.divide(grad, avg, out=step_dir)
+            if momentum > 0:
+                buf = state["momentum_buffer"]._data
+                buf *= momentum
+                buf += step_dir
+                xp.multiply(buf, -lr, out=step_dir)
+            else:
+                step_dir *= -lr
+            param += step_dir
+            p._vbox[0] += 1
