@@ -87,10 +87,37 @@ def cnn(lib):
     return step, 1
 
 
+def _adam_sizes(rng, n_params=200, n_elements=5_000_000):
+    """Mixed sizes (a few large matrices, many small vectors) summing to ``n_elements``."""
+    weights = rng.pareto(1.0, size=n_params) + 0.01
+    sizes = (weights / weights.sum() * n_elements).astype(int) + 1
+    sizes[0] += n_elements - sizes.sum()
+    return [int(s) for s in sizes]
+
+
+def _adam(foreach):
+    def make(lib):
+        """Adam.step over 200 parameters of mixed sizes (5M float32 elements)."""
+        import numpy as np
+        rng = np.random.default_rng(0)
+        params = []
+        for size in _adam_sizes(rng):
+            p = lib.nn.Parameter(lib.tensor(rng.standard_normal(size).astype(np.float32)))
+            p.grad = lib.tensor(rng.standard_normal(size).astype(np.float32))
+            params.append(p)
+        kwargs = {"foreach": foreach} if foreach is not None and lib.__name__ == "torch" else {}
+        return lib.optim.Adam(params, lr=1e-3, **kwargs).step, 1
+    return make
+
+
 # name -> (make, target ratio ember/PyTorch)
 WORKLOADS = {
     "tiny": (tiny, 1.0),
     "matmul": (matmul, 1.0),
     "mlp": (mlp, 1.0),
     "cnn": (cnn, 1.5),
+    # PyTorch's default Adam on CPU tensors is its single-tensor loop; optim_foreach compares with
+    # its multi-tensor (_foreach_*) implementation, for reference.
+    "optim": (_adam(None), 1.0),
+    "optim_foreach": (_adam(True), None),
 }
