@@ -1495,3 +1495,10 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     if swap:
         dist_neg = ember.minimum(dist_neg, pairwise_distance(positive, negative, p, eps))
     return _reduce((dist_pos - dist_neg + margin).clamp_min(0), reduction)
+
+from ..ops.norm import batch_norm, layer_norm, group_norm, instance_norm, rms_norm, local_response_norm  # noqa: E402,F401
+from ..ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,  # noqa: E402,F401
+                        unfold, fold)
+from ..ops.pool import (max_pool1d, max_pool2d, max_pool3d, avg_pool1d, avg_pool2d, avg_pool3d,  # noqa: E402,F401
+                        adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,
+                        adaptive_max_pool2d, pad, interpolate, upsample, upsample_nearest, upsample_bilinear)

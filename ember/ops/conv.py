@@ -1,0 +1,699 @@
+"""Convolutions (1-3 spatial dims, grouped, strided, dilated, transposed), unfold and fold.
+
+Forward is im2col + one matrix product. The input is copied once into a channels-last,
+zero-padded buffer; the column matrix is filled by one strided slice copy per kernel
+offset (9 copies for a 3x3 kernel), laid out (groups, N * out_positions, kernel * C/groups)
+so the product with the weight is a single GEMM per group. Backward reuses the column
+matrix for the weight gradient and scatters the column gradient back with one strided add
+per kernel offset (col2im). When ``create_graph`` is on, the backward is written with
+differentiable convolutions instead, so higher-order gradients work.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from .._backend import array_module, numpy as _np
+from ._util import Tensor, Node, edge, _GradState, _wrap, _make
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
+
+# not star-exported (torch.unfold is a different function); nn.functional imports them by name
+_FUNCTIONAL = ["unfold", "fold"]
+
+TENSOR_METHODS: dict = {}
+
+
+# ------------------------------------------------------------------------------------------
+# Array kernels (NumPy or CuPy): channels-last buffers, im2col and col2im
+# ------------------------------------------------------------------------------------------
+
+_WORKERS = min(4, os.cpu_count() or 1)
+_POOL: ThreadPoolExecutor | None = None
+_PARALLEL_MIN = 1 << 20  # elements; below this, thread hand-off costs more than it saves
+
+
+def _forget_pool() -> None:
+    global _POOL
+    _POOL = None  # a forked child inherits the pool object but not its threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _over_batch(fn, xp, n: int, size: int) -> None:
+    """Run ``fn(batch_slice)`` over chunks of the batch, on worker threads for large NumPy arrays.
+
+    NumPy releases the GIL inside copies and adds, so the memory-bound im2col/col2im
+    passes use every core, as PyTorch's kernels do; BLAS already does so for the GEMMs.
+    """
+    global _POOL
+    if xp is not _np or _WORKERS < 2 or n < 2 or size < _PARALLEL_MIN:
+        fn(slice(None))
+        return
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(_WORKERS, thread_name_prefix="ember-conv")
+    chunks = min(_WORKERS, n)
+    bounds = [n * i // chunks for i in range(chunks + 1)]
+    for future in [_POOL.submit(fn, slice(a, b)) for a, b in zip(bounds, bounds[1:])]:
+        future.result()
+
+
+def _to_channels_last(x, groups: int, lo, hi):
+    """``x`` (N, C, *spatial) as a zero-padded (groups, N, *padded, C/groups) view of a C-contiguous buffer."""
+    xp = array_module(x)
+    n, c = x.shape[:2]
+    nd = x.ndim - 2
+    padded = tuple(s + a + b for s, a, b in zip(x.shape[2:], lo, hi))
+    perm = (0,) + tuple(range(2, nd + 2)) + (1,)
+    if any(lo) or any(hi):
+        buf = xp.zeros((n,) + padded + (c,), dtype=x.dtype)
+        inner = (slice(None),) + tuple(slice(a, a + s) for a, s in zip(lo, x.shape[2:])) + (slice(None),)
+        buf[inner] = x.transpose(perm)
+    else:
+        buf = xp.ascontiguousarray(x.transpose(perm))
+    if groups == 1:
+        return buf[None]
+    buf = buf.reshape((n,) + padded + (groups, c // groups))
+    return buf.transpose((nd + 1, 0) + tuple(range(1, nd + 1)) + (nd + 2,))
+
+
+def _from_channels_last(buf, lo, size):
+    """(groups, N, *padded, Cg) -> contiguous (N, groups * Cg, *size), cropping ``lo`` from the start."""
+    xp = array_module(buf)
+    g, n = buf.shape[:2]
+    nd = buf.ndim - 3
+    crop = (slice(None), slice(None)) + tuple(slice(a, a + s) for a, s in zip(lo, size)) + (slice(None),)
+    perm = (1, 0, nd + 2) + tuple(range(2, nd + 2))
+    out = xp.ascontiguousarray(buf[crop].transpose(perm))
+    return out.reshape((n, g * buf.shape[-1]) + tuple(size))
+
+
+def _window_slices(offset, stride, dilation, out):
+    """The input positions kernel offset ``offset`` reads for every output position."""
+    return tuple(slice(i * d, i * d + s * (o - 1) + 1, s) for i, s, d, o in zip(offset, stride, dilation, out))
+
+
+def _im2col(buf, kernel, stride, dilation, out):
+    """(G, N, *padded, Cg) -> contiguous columns (G, N, *out, *kernel, Cg) in one strided-window copy."""
+    xp = array_module(buf)
+    nd = len(kernel)
+    st = buf.strides
+    spatial = st[2:2 + nd]
+    windows = xp.lib.stride_tricks.as_strided(
+        buf, shape=buf.shape[:2] + tuple(out) + tuple(kernel) + buf.shape[-1:],
+        strides=st[:2] + tuple(a * s for a, s in zip(spatial, stride)) +
+        tuple(a * d for a, d in zip(spatial, dilation)) + st[-1:])
+    cols = xp.empty(windows.shape, dtype=buf.dtype)
+
+    def copy(batch):
+        cols[:, batch] = windows[:, batch]
+    _over_batch(copy, xp, buf.shape[1], cols.size)
+    return cols
+
+
+def _col2im(cols, padded, stride, dilation):
+    """Adjoint of im2col, channels-first: columns (G, *kernel, Cg, N, *out) summed into (G, Cg, N, *padded).
+
+    One strided add of a contiguous block per kernel offset (9 for a 3x3 kernel).
+    """
+    xp = array_module(cols)
+    nd = len(padded)
+    g = cols.shape[0]
+    kernel = cols.shape[1:1 + nd]
+    inner = cols.shape[1 + nd:3 + nd]  # (Cg, N)
+    out = cols.shape[3 + nd:]
+    buf = xp.zeros((g,) + inner + tuple(padded), dtype=cols.dtype)
+    offsets = list(itertools.product(*(range(k) for k in kernel)))
+
+    def accumulate(batch):
+        for offset in offsets:
+            window = (slice(None), slice(None), batch) + _window_slices(offset, stride, dilation, out)
+            buf[window] += cols[(slice(None),) + offset + (slice(None), batch)]
+    _over_batch(accumulate, xp, buf.shape[2], cols.size)
+    return buf
+
+
+def _from_channels_first(buf, lo, size):
+    """(G, Cg, N, *padded) -> contiguous (N, G * Cg, *size), cropping ``lo`` from the start."""
+    xp = array_module(buf)
+    g, cg, n = buf.shape[:3]
+    nd = buf.ndim - 3
+    crop = (slice(None),) * 3 + tuple(slice(a, a + s) for a, s in zip(lo, size))
+    out = xp.ascontiguousarray(buf[crop].transpose((2, 0, 1) + tuple(range(3, nd + 3))))
+    return out.reshape((n, g * cg) + tuple(size))
+
+
+def _grouped_channels_first(x, groups: int):
+    """(N, G*Cg, *spatial) -> contiguous (G, Cg, N * prod(spatial))."""
+    xp = array_module(x)
+    n, c = x.shape[:2]
+    nd = x.ndim - 2
+    xg = x.reshape((n, groups, c // groups) + x.shape[2:]).transpose((1, 2, 0) + tuple(range(3, nd + 3)))
+    return xp.ascontiguousarray(xg).reshape(groups, c // groups, -1)
+
+
+def _weight_matrix(w, groups: int):
+    """Weight (O, Cg, *k) as (G, k*Cg, Og), matching the column layout."""
+    xp = array_module(w)
+    o, cg = w.shape[:2]
+    nd = w.ndim - 2
+    wg = w.reshape((groups, o // groups, cg) + w.shape[2:])
+    perm = (0,) + tuple(range(3, nd + 3)) + (2, 1)
+    return xp.ascontiguousarray(wg.transpose(perm)).reshape(groups, -1, o // groups)
+
+
+def _weight_from_rows(m, wshape, groups: int):
+    """A weight gradient laid out (G, Og, k*Cg) back to the weight's (O, Cg, *k)."""
+    xp = array_module(m)
+    o, cg = wshape[:2]
+    kernel = tuple(wshape[2:])
+    nd = len(kernel)
+    m = m.reshape((groups, o // groups) + kernel + (cg,))
+    perm = (0, 1, nd + 2) + tuple(range(2, nd + 2))
+    return xp.ascontiguousarray(m.transpose(perm)).reshape(wshape)
+
+
+def _gemm(a, b):
+    """Grouped matrix product; a single 2-D GEMM in the common groups == 1 case."""
+    if a.shape[0] == 1:
+        return (a[0] @ b[0])[None]
+    return array_module(a).matmul(a, b)
+
+
+def _gemm_tn(a, b):
+    """a^T @ b per group."""
+    if a.shape[0] == 1:
+        return (a[0].T @ b[0])[None]
+    return array_module(a).matmul(a.transpose(0, 2, 1), b)
+
+
+def _gemm_nt(a, b):
+    """a @ b^T per group."""
+    if a.shape[0] == 1:
+        return (a[0] @ b[0].T)[None]
+    return array_module(a).matmul(a, b.transpose(0, 2, 1))
+
+
+class _Geometry:
+    """Stride, asymmetric padding, dilation, output padding and groups of one convolution."""
+
+    __slots__ = ("stride", "lo", "hi", "dilation", "output_padding", "groups", "transposed")
+
+    def __init__(self, stride, lo, hi, dilation, output_padding, groups, transposed):
+        self.stride, self.lo, self.hi, self.dilation = tuple(stride), tuple(lo), tuple(hi), tuple(dilation)
+        self.output_padding, self.groups, self.transposed = tuple(output_padding), groups, transposed
+
+    def conv_out(self, size, kernel):
+        return tuple((s + a + b - d * (k - 1) - 1) // st + 1
+                     for s, a, b, d, k, st in zip(size, self.lo, self.hi, self.dilation, kernel, self.stride))
+
+    def transposed_full(self, size, kernel):
+        """Size of the col2im buffer of a transposed convolution (before the padding is cropped)."""
+        return tuple((s - 1) * st + d * (k - 1) + 1 + op
+                     for s, st, d, k, op in zip(size, self.stride, self.dilation, kernel, self.output_padding))
+
+    def transposed_out(self, size, kernel):
+        full = self.transposed_full(size, kernel)
+        return tuple(f - a - b for f, a, b in zip(full, self.lo, self.hi))
+
+
+def _conv_forward(x, w, b, geo: _Geometry):
+    """Direct convolution on arrays; returns (output, columns)."""
+    kernel = w.shape[2:]
+    out = geo.conv_out(x.shape[2:], kernel)
+    buf = _to_channels_last(x, geo.groups, geo.lo, geo.hi)
+    cols = _im2col(buf, kernel, geo.stride, geo.dilation, out)
+    cols = cols.reshape(geo.groups, -1, cols.shape[-1] * math.prod(kernel))
+    res = _gemm(cols, _weight_matrix(w, geo.groups))  # (G, N*L, Og)
+    if b is not None and geo.groups == 1:
+        res += b
+    res = _from_channels_last(res.reshape((geo.groups, x.shape[0]) + out + (res.shape[-1],)), (0,) * len(out), out)
+    if b is not None and geo.groups != 1:
+        res += b.reshape((-1,) + (1,) * len(out))
+    return res, cols
+
+
+def _conv_transpose_forward(x, w, b, geo: _Geometry):
+    """Transposed convolution on arrays: GEMM to columns, then col2im."""
+    kernel = w.shape[2:]
+    n = x.shape[0]
+    full = geo.transposed_full(x.shape[2:], kernel)
+    out = geo.transposed_out(x.shape[2:], kernel)
+    cols = _gemm_tn(_transposed_weight_matrix(w, geo.groups), _grouped_channels_first(x, geo.groups))
+    cols = cols.reshape((geo.groups,) + tuple(kernel) + (-1, n) + tuple(x.shape[2:]))  # (G, *k, Cout_g, N, *in)
+    res = _from_channels_first(_col2im(cols, full, geo.stride, geo.dilation), geo.lo, out)
+    if b is not None:
+        res += b.reshape((-1,) + (1,) * len(out))
+    return res
+
+
+def _transposed_weight_matrix(w, groups: int):
+    """Transposed-conv weight (Cin, Cout_g, *k) as (G, Cin_g, k*Cout_g)."""
+    xp = array_module(w)
+    cin, coutg = w.shape[:2]
+    nd = w.ndim - 2
+    wg = w.reshape((groups, cin // groups, coutg) + w.shape[2:])
+    perm = (0, 1) + tuple(range(3, nd + 3)) + (2,)
+    return xp.ascontiguousarray(wg.transpose(perm)).reshape(groups, cin // groups, -1)
+
+
+def _transposed_weight_from_matrix(m, wshape, groups: int):
+    xp = array_module(m)
+    cin, coutg = wshape[:2]
+    kernel = tuple(wshape[2:])
+    nd = len(kernel)
+    m = m.reshape((groups, cin // groups) + kernel + (coutg,))
+    perm = (0, 1, nd + 2) + tuple(range(2, nd + 2))
+    return xp.ascontiguousarray(m.transpose(perm)).reshape(wshape)
+
+
+# ------------------------------------------------------------------------------------------
+# The recorded op
+# ------------------------------------------------------------------------------------------
+
+class ConvolutionBackward0(Node):
+    """Gradients of a (transposed) convolution for input, weight and bias."""
+
+    _cols = None
+
+    def _release(self) -> None:
+        super()._release()
+        self._cols = None
+
+    def apply(self, g):
+        x, w = self._saved_tensors()
+        if _GradState.enabled:  # create_graph: differentiable convolutions
+            return self._apply_graph(g, x, w)
+        geo = self._geo
+        nx, nw, nb = self._next
+        gd = g._data
+        if gd.dtype != x._data.dtype:
+            gd = gd.astype(x._data.dtype)
+        gx = gw = gb = None
+        if nb is not None:
+            gb = _wrap(gd.sum(axis=(0,) + tuple(range(2, gd.ndim))))
+        if geo.transposed:
+            gx, gw = self._transposed_arrays(gd, x._data, w._data, nx is not None, nw is not None)
+        else:
+            gx, gw = self._direct_arrays(gd, x._data, w._data, nx is not None, nw is not None)
+        return (None if gx is None else _wrap(gx), None if gw is None else _wrap(gw), gb)
+
+    def _direct_arrays(self, gd, x, w, need_x, need_w):
+        geo = self._geo
+        kernel = w.shape[2:]
+        gm = _grouped_channels_first(gd, geo.groups)  # (G, Og, N*L)
+        gx = gw = None
+        if need_w:
+            cols = self._cols
+            if cols is None:
+                _, cols = _conv_forward(x, w, None, geo)
+            gw = _weight_from_rows(_gemm(gm, cols), w.shape, geo.groups)
+        if need_x:
+            gcols = _gemm(_weight_matrix(w, geo.groups), gm)  # (G, k*Cg, N*L)
+            gcols = gcols.reshape((geo.groups,) + tuple(kernel) + (-1, gd.shape[0]) + tuple(gd.shape[2:]))
+            padded = tuple(s + a + b for s, a, b in zip(x.shape[2:], geo.lo, geo.hi))
+            gx = _from_channels_first(_col2im(gcols, padded, geo.stride, geo.dilation), geo.lo, x.shape[2:])
+        return gx, gw
+
+    def _transposed_arrays(self, gd, x, w, need_x, need_w):
+        geo = self._geo
+        kernel = w.shape[2:]
+        full = geo.transposed_full(x.shape[2:], kernel)
+        hi = tuple(f - a - s for f, a, s in zip(full, geo.lo, gd.shape[2:]))
+        gbuf = _to_channels_last(gd, geo.groups, geo.lo, hi)
+        gcols = _im2col(gbuf, kernel, geo.stride, geo.dilation, x.shape[2:])
+        gcols = gcols.reshape(geo.groups, -1, gcols.shape[-1] * math.prod(kernel))  # (G, N*Lin, k*Cout_g)
+        gx = gw = None
+        if need_x:
+            gxm = _gemm_nt(gcols, _transposed_weight_matrix(w, geo.groups))  # (G, N*Lin, Cin_g)
+            gxm = gxm.reshape((geo.groups, x.shape[0]) + tuple(x.shape[2:]) + (-1,))
+            gx = _from_channels_last(gxm, (0,) * len(kernel), x.shape[2:])
+        if need_w:
+            gw = _transposed_weight_from_matrix(_gemm(_grouped_channels_first(x, geo.groups), gcols), w.shape,
+                                                geo.groups)
+        return gx, gw
+
+    def _apply_graph(self, g, x, w):
+        geo = self._geo
+        nx, nw, nb = self._next
+        gx = gw = gb = None
+        if nb is not None:
+            gb = g.sum(dim=(0,) + tuple(range(2, g.dim())))
+        if geo.transposed:
+            direct = _Geometry(geo.stride, geo.lo, geo.hi, geo.dilation, (0,) * len(geo.lo), geo.groups, False)
+            if nx is not None:
+                gx = _convolution(g, w, None, direct)
+            if nw is not None:
+                gw = _conv_weight_grad(g, x, tuple(w.shape), direct)
+        else:
+            if nx is not None:
+                produced = geo.transposed_out(g.shape[2:], w.shape[2:])
+                extra = tuple(s - p for s, p in zip(x.shape[2:], produced))
+                tgeo = _Geometry(geo.stride, geo.lo, geo.hi, geo.dilation, extra, geo.groups, True)
+                gx = _convolution(g, w, None, tgeo)
+            if nw is not None:
+                gw = _conv_weight_grad(x, g, tuple(w.shape), geo)
+        return gx, gw, gb
+
+
+def _conv_weight_grad(x: Tensor, g: Tensor, wshape, geo: _Geometry) -> Tensor:
+    """dL/dweight of a direct convolution, as a differentiable convolution of x with g.
+
+    x (N, G*Cg, *in) and g (N, G*Og, *out) become input (Cg, G*N, *in) and weight
+    (G*Og, N, *out); the stride and dilation swap roles.
+    """
+    n = x.shape[0]
+    groups = geo.groups
+    cg = x.shape[1] // groups
+    og = g.shape[1] // groups
+    nd = x.dim() - 2
+    spatial = tuple(range(3, nd + 3))
+    xin = x.reshape((n, groups, cg) + tuple(x.shape[2:])).permute((2, 1, 0) + spatial)
+    xin = xin.reshape((cg, groups * n) + tuple(x.shape[2:]))
+    gk = g.reshape((n, groups, og) + tuple(g.shape[2:])).permute((1, 2, 0) + spatial)
+    gk = gk.reshape((groups * og, n) + tuple(g.shape[2:]))
+    wgeo = _Geometry(geo.dilation, geo.lo, geo.hi, geo.stride, (0,) * nd, groups, False)
+    res = _convolution(xin, gk, None, wgeo)  # (Cg, O, *>=k)
+    crop = (slice(None), slice(None)) + tuple(slice(0, k) for k in wshape[2:])
+    return res[crop].transpose(0, 1)
+
+
+def _convolution(x: Tensor, w: Tensor, b, geo: _Geometry) -> Tensor:
+    """The recorded (transposed) convolution of batched ``x``; no argument checks."""
+    xd, wd = x._data, w._data
+    bd = None if b is None else b._data
+    record = _GradState.enabled and (x._requires_grad or w._requires_grad or (b is not None and b._requires_grad))
+    if geo.transposed:
+        res, cols = _conv_transpose_forward(xd, wd, bd, geo), None
+    else:
+        res, cols = _conv_forward(xd, wd, bd, geo)
+    if not record:
+        return _wrap(res)
+    node = ConvolutionBackward0()
+    node._next = (edge(x), edge(w), edge(b) if b is not None else None)
+    node._save(x, w)
+    node._geo = geo
+    if w._requires_grad and cols is not None:
+        node._cols = cols  # the weight gradient reuses the forward's column matrix
+    return _make(res, node)
+
+
+# ------------------------------------------------------------------------------------------
+# Argument handling and PyTorch's checks
+# ------------------------------------------------------------------------------------------
+
+def _ntuple(value, n: int, name: str):
+    if isinstance(value, (list, tuple)):
+        vals = tuple(int(v) for v in value)
+        if len(vals) == 1:
+            return vals * n
+        if len(vals) != n:
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to match "
+                               f"the convolution dimensions, but got {name}={list(vals)}")
+        return vals
+    return (int(value),) * n
+
+
+def _shape_str(shape) -> str:
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def _check_input_dim(input: Tensor, nd: int, name: str) -> bool:
+    """True when ``input`` is unbatched; raises PyTorch's error for a wrong rank."""
+    dim = input.dim()
+    if dim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got input "
+                           f"of size: {_shape_str(input.shape)}")
+    return dim == nd + 1
+
+
+def _resolve_padding(padding, nd: int, kernel, dilation, stride):
+    """(lo, hi) per spatial dim for an int/tuple or 'same'/'valid' padding."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * nd, (0,) * nd
+        if padding != "same":
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+        if any(s != 1 for s in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        total = tuple(d * (k - 1) for d, k in zip(dilation, kernel))
+        lo = tuple(t // 2 for t in total)
+        return lo, tuple(t - a for t, a in zip(total, lo))
+    pad = _ntuple(padding, nd, "padding")
+    return pad, pad
+
+
+def _check_dtypes(x: Tensor, w: Tensor, b) -> None:
+    from ._util import _scalar_type_name
+    if x._data.dtype != w._data.dtype:
+        raise RuntimeError(f"expected scalar type {_scalar_type_name(x._data.dtype)} but found "
+                           f"{_scalar_type_name(w._data.dtype)}")
+    if b is not None and b._data.dtype != x._data.dtype:
+        raise RuntimeError(f"expected scalar type {_scalar_type_name(x._data.dtype)} but found "
+                           f"{_scalar_type_name(b._data.dtype)}")
+    if x._data.dtype.kind not in "fV":
+        raise RuntimeError(f'"slow_conv2d_cpu" not implemented for \'{_scalar_type_name(x._data.dtype)}\'')
+
+
+def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd: int, name: str) -> Tensor:
+    unbatched = _check_input_dim(input, nd, name)
+    if weight.dim() != nd + 2:
+        raise RuntimeError(f"expected stride to be a single integer value or a list of {weight.dim() - 2} values "
+                           f"to match the convolution dimensions, but got stride={list(_ntuple(stride, nd, 's'))}")
+    stride = _ntuple(stride, nd, "stride")
+    dilation = _ntuple(dilation, nd, "dilation")
+    kernel = tuple(weight.shape[2:])
+    lo, hi = _resolve_padding(padding, nd, kernel, dilation, stride)
+    _check_geometry(stride, lo, dilation, groups)
+    x_shape = (1,) + tuple(input.shape) if unbatched else tuple(input.shape)
+    wshape = tuple(weight.shape)
+    if wshape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+                           f"got weight of size [{_shape_str(wshape)}] instead")
+    if x_shape[1] != wshape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {_shape_str(wshape)}, expected input"
+                           f"{_shape_str(x_shape)} to have {wshape[1] * groups} channels, but got {x_shape[1]} "
+                           "channels instead")
+    _check_bias(bias, wshape, wshape[0])
+    padded = tuple(s + a + b for s, a, b in zip(x_shape[2:], lo, hi))
+    effective = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
+    if any(p < e for p, e in zip(padded, effective)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel "
+                           f"size: ({' x '.join(map(str, effective))}). Kernel size can't be greater than actual "
+                           "input size")
+    _check_dtypes(input, weight, bias)
+    x = input.unsqueeze(0) if unbatched else input
+    out = _convolution(x, weight, bias, _Geometry(stride, lo, hi, dilation, (0,) * nd, groups, False))
+    return out.squeeze(0) if unbatched else out
+
+
+def _check_geometry(stride, padding, dilation, groups) -> None:
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("non-positive dilation is not supported")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+
+
+def _check_bias(bias, wshape, channels: int) -> None:
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != channels):
+        raise RuntimeError(f"Given weight of size {_shape_str(wshape)}, expected bias to be 1-dimensional with "
+                           f"{channels} elements, but got bias of size {_shape_str(bias.shape)} instead")
+
+
+def _axis_names(nd: int):
+    return {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}[nd]
+
+
+def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, nd: int,
+                       name: str) -> Tensor:
+    if isinstance(padding, str):
+        raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
+    unbatched = _check_input_dim(input, nd, name)
+    if weight.dim() != nd + 2:
+        raise RuntimeError(f"expected stride to be a single integer value or a list of {weight.dim() - 2} values "
+                           f"to match the convolution dimensions, but got stride={list(_ntuple(stride, nd, 's'))}")
+    stride = _ntuple(stride, nd, "stride")
+    dilation = _ntuple(dilation, nd, "dilation")
+    pad = _ntuple(padding, nd, "padding")
+    output_padding = _ntuple(output_padding, nd, "output_padding")
+    _check_geometry(stride, pad, dilation, groups)
+    x_shape = (1,) + tuple(input.shape) if unbatched else tuple(input.shape)
+    wshape = tuple(weight.shape)
+    if wshape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+                           f"got weight of size [{_shape_str(wshape)}] instead")
+    if x_shape[1] != wshape[0]:
+        raise RuntimeError(f"Given transposed=1, weight of size {_shape_str(wshape)}, expected input"
+                           f"{_shape_str(x_shape)} to have {wshape[0]} channels, but got {x_shape[1]} channels "
+                           "instead")
+    _check_bias(bias, wshape, wshape[1] * groups)
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        names = _axis_names(nd)
+        parts = [f"output_padding_{a}: {v}" for a, v in zip(names, output_padding)]
+        parts += [f"stride_{a}: {v}" for a, v in zip(names, stride)]
+        parts += [f"dilation_{a}: {v}" for a, v in zip(names, dilation)]
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got " +
+                           " ".join(parts))
+    geo = _Geometry(stride, pad, pad, dilation, output_padding, groups, True)
+    out = geo.transposed_out(x_shape[2:], wshape[2:])
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, x_shape[2:]))}). Calculated "
+                           f"output size per channel: ({' x '.join(map(str, out))}). Output size is too small")
+    _check_dtypes(input, weight, bias)
+    x = input.unsqueeze(0) if unbatched else input
+    res = _convolution(x, weight, bias, geo)
+    return res.squeeze(0) if unbatched else res
+
+
+# ------------------------------------------------------------------------------------------
+# Public functions
+# ------------------------------------------------------------------------------------------
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """1-D cross-correlation over (N, C, L) or unbatched (C, L) input (``torch.nn.functional.conv1d``)."""
+    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """2-D cross-correlation over (N, C, H, W) or (C, H, W) input (``torch.nn.functional.conv2d``)."""
+    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """3-D cross-correlation over (N, C, D, H, W) or (C, D, H, W) input (``torch.nn.functional.conv3d``)."""
+    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """1-D transposed convolution, weight (Cin, Cout/groups, k) (``torch.nn.functional.conv_transpose1d``)."""
+    return _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+                              "conv_transpose1d")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """2-D transposed convolution (``torch.nn.functional.conv_transpose2d``)."""
+    return _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                              "conv_transpose2d")
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-D transposed convolution (``torch.nn.functional.conv_transpose3d``)."""
+    return _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
+                              "conv_transpose3d")
+
+
+# ------------------------------------------------------------------------------------------
+# unfold (im2col) and fold (col2im): each one's backward is the other
+# ------------------------------------------------------------------------------------------
+
+class Im2ColBackward0(Node):
+    def apply(self, g):
+        return (_fold(g, self._size, self._kernel, self._dilation, self._padding, self._stride),)
+
+
+class Col2ImBackward0(Node):
+    def apply(self, g):
+        return (_unfold(g, self._kernel, self._dilation, self._padding, self._stride),)
+
+
+def _unfold(x: Tensor, kernel, dilation, padding, stride) -> Tensor:
+    """(N, C, H, W) -> (N, C*kh*kw, L) columns in PyTorch's (c, i, j) row order."""
+    d = x._data
+    xp = array_module(d)
+    geo = _Geometry(stride, padding, padding, dilation, (0, 0), 1, False)
+    out = geo.conv_out(d.shape[2:], kernel)
+    cols = _im2col(_to_channels_last(d, 1, padding, padding), kernel, stride, dilation, out)[0]
+    res = xp.ascontiguousarray(cols.transpose(0, 5, 3, 4, 1, 2)).reshape(d.shape[0], -1, out[0] * out[1])
+    if _GradState.enabled and x._requires_grad:
+        node = Im2ColBackward0()
+        node._next = (edge(x),)
+        node._size, node._kernel, node._dilation = tuple(d.shape[2:]), kernel, dilation
+        node._padding, node._stride = padding, stride
+        return _make(res, node)
+    return _wrap(res)
+
+
+def _fold(cols: Tensor, size, kernel, dilation, padding, stride) -> Tensor:
+    """Adjoint of _unfold: sum (N, C*kh*kw, L) columns into (N, C, *size)."""
+    d = cols._data
+    n = d.shape[0]
+    geo = _Geometry(stride, padding, padding, dilation, (0, 0), 1, False)
+    out = geo.conv_out(size, kernel)
+    c = d.shape[1] // (kernel[0] * kernel[1])
+    blocks = d.reshape((n, c) + tuple(kernel) + tuple(out)).transpose(2, 3, 1, 0, 4, 5)[None]
+    padded = tuple(s + 2 * p for s, p in zip(size, padding))
+    res = _from_channels_first(_col2im(blocks, padded, stride, dilation), padding, size)
+    if _GradState.enabled and cols._requires_grad:
+        node = Col2ImBackward0()
+        node._next = (edge(cols),)
+        node._kernel, node._dilation, node._padding, node._stride = kernel, dilation, padding, stride
+        return _make(res, node)
+    return _wrap(res)
+
+
+def _pair_args(kernel_size, dilation, padding, stride):
+    kernel = _ntuple(kernel_size, 2, "kernel_size")
+    dilation = _ntuple(dilation, 2, "dilation")
+    padding = _ntuple(padding, 2, "padding")
+    stride = _ntuple(stride, 2, "stride")
+    for name, vals, low in (("kernel", kernel, 1), ("stride", stride, 1), ("dilation", dilation, 1),
+                            ("padding", padding, 0)):
+        if vals[0] < low or vals[1] < low:
+            what = "greater than zero" if low else "non-negative"
+            raise RuntimeError(f"{name} should be {what}, but got {name}_height: {vals[0]} {name}_width: {vals[1]}")
+    return kernel, dilation, padding, stride
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Extract sliding local blocks (im2col) from (N, C, H, W) or (C, H, W) (``torch.nn.functional.unfold``)."""
+    kernel, dilation, padding, stride = _pair_args(kernel_size, dilation, padding, stride)
+    if input.dim() not in (3, 4):
+        raise RuntimeError("Input Error: Only 3D or 4D input Tensors are supported (got " f"{input.dim()}D)")
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    size = tuple(x.shape[2:])
+    geo = _Geometry(stride, padding, padding, dilation, (0, 0), 1, False)
+    out = geo.conv_out(size, kernel)
+    if out[0] < 1 or out[1] < 1:
+        raise RuntimeError(f"Given input with spatial size {size}, kernel_size={kernel}, dilation={dilation}, "
+                           f"padding={padding}, calculated shape of the array of sliding blocks as {out}, but its "
+                           "components must be at least one.")
+    res = _unfold(x, kernel, dilation, padding, stride)
+    return res.squeeze(0) if unbatched else res
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sum sliding blocks (N, C*kh*kw, L) into (N, C, *output_size) (col2im; ``torch.nn.functional.fold``)."""
+    size = _ntuple(output_size, 2, "output_size")
+    kernel, dilation, padding, stride = _pair_args(kernel_size, dilation, padding, stride)
+    if input.dim() not in (2, 3):
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero "
+                           f"dimensions for input, but got: {_shape_str(input.shape)}")
+    unbatched = input.dim() == 2
+    x = input.unsqueeze(0) if unbatched else input
+    kk = kernel[0] * kernel[1]
+    if x.shape[1] % kk:
+        raise RuntimeError("Expected size of input's dimension 1 to be divisible by the product of kernel_size, "
+                           f"but got input.size(1)={x.shape[1]} and kernel_size={kernel}.")
+    out = _Geometry(stride, padding, padding, dilation, (0, 0), 1, False).conv_out(size, kernel)
+    if out[0] * out[1] != x.shape[2]:
+        raise RuntimeError(f"Given output_size={size}, kernel_size={kernel}, dilation={dilation}, padding={padding}, "
+                           f"stride={stride}, expected size of input's dimension 2 to match the calculated number of "
+                           f"sliding blocks {out[0]} * {out[1]} = {out[0] * out[1]}, but got input.size(2)="
+                           f"{x.shape[2]}.")
+    res = _fold(x, size, kernel, dilation, padding, stride)
+    return res.squeeze(0) if unbatched else res
