@@ -548,6 +548,7 @@ class CatBackward0(Node):
         for size, shape, dtype, used in zip(self._sizes, self._shapes, self._dtypes, self._used):
             if not used:
                 grads.append(None)
+                start += size  # the skipped input still occupies its slice of g
                 continue
             piece = g[lead + (slice(start, start + size),)] if shape != (0,) or g._data.ndim == 1 else None
             start += size

@@ -371,3 +371,13 @@ def test_diagonal_views_grads_errors():
         x.diagonal(0, 1, 1)
     with pytest.raises(RuntimeError, match=r"diag\(\): Supports 1D or 2D tensors. Got 3D"):
         ember.zeros(2, 3, 4).diag()
+
+
+def test_cat_gradient_when_an_earlier_input_needs_none():
+    """The slice of an input that needs no gradient still offsets the later inputs' slices."""
+    import ember
+    a = ember.ones(2, 3)
+    b = ember.zeros(2, 2, requires_grad=True)
+    out = ember.cat([a, b], dim=1)
+    (out * ember.arange(5.0)).sum().backward()
+    assert b.grad.tolist() == [[3.0, 4.0], [3.0, 4.0]]
