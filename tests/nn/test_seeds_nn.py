@@ -384,3 +384,42 @@ def test_seed_containers_register_children():
     # a Python list of modules is NOT registered: that is what ModuleList is for
     holder.plain_list = [nn.Linear(2, 2)]
     assert len(list(holder.parameters())) == 11
+
+
+def _seed004_program(T, w1, w2, x, y):
+    """004's training example nearly verbatim: CrossEntropyLoss, optim.SGD(lr=0.1, momentum=0.9)."""
+    nn, optim = T.nn, T.optim
+    m = make_m(T)
+    with T.no_grad():
+        m.weights1.copy_(T.tensor(w1))
+        m.weights2.copy_(T.tensor(w2))
+    criterion = nn.CrossEntropyLoss()
+    optimizer = optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    data_x, data_y = T.tensor(x), T.tensor(y)
+    trained = []
+    for epoch in range(2):
+        inputs, labels = data_x, data_y
+        optimizer.zero_grad()
+        outputs = m(inputs)
+        loss = criterion(outputs, labels)
+        loss.backward()
+        optimizer.step()
+        trained.append((m.weights1.detach().numpy().copy(), m.weights2.detach().numpy().copy()))
+    return trained
+
+
+def test_seed004_program_with_real_optimizer():
+    """With ember's own CrossEntropyLoss and SGD: the Parameter trains exactly as in PyTorch, the
+    plain tensor (not registered, so not given to the optimizer) never changes."""
+    rng = np.random.default_rng(1)
+    w1 = rng.standard_normal((2, 2)).astype(np.float32)
+    w2 = rng.standard_normal((2, 2)).astype(np.float32)
+    x = rng.standard_normal((100, 2, 2)).astype(np.float32)
+    y = np.ones((100, 2), dtype=np.int64)
+    y[:, 1] = 0
+    ember_steps, torch_steps = _seed004_program(ember, w1, w2, x, y), _seed004_program(torch, w1, w2, x, y)
+    for (e1, e2), (t1, t2) in zip(ember_steps, torch_steps):
+        np.testing.assert_allclose(e1, t1, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(e2, w2)
+        np.testing.assert_array_equal(t2, w2)
+    assert not np.allclose(ember_steps[-1][0], w1)
