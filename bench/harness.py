@@ -42,8 +42,14 @@ def _calibrate(step, min_time: float) -> int:
 
 
 def measure(name: str, make, ember_mod, torch_mod, repeats: int = 15, min_time: float = 0.05,
-            target: float | None = None) -> Result:
-    """Median time per step of each library, samples interleaved so drift hits both alike."""
+            target: float | None = None, cooldown: float = 0.25) -> Result:
+    """Median time per step of each library, samples interleaved so drift hits both alike.
+
+    NOTE: both libraries keep worker threads that spin for a while after a parallel call
+    (OpenBLAS behind NumPy, OpenMP behind PyTorch). Timed back to back, one library's
+    spinning threads steal cores from the other's. Each timed block therefore starts after
+    a short sleep (the other library's threads go idle) and one untimed warm-up step.
+    """
     e_step, ops = make(ember_mod)
     t_step, _ = make(torch_mod)
     for step in (e_step, t_step):  # warm up caches, BLAS threads, allocator
@@ -54,11 +60,13 @@ def measure(name: str, make, ember_mod, torch_mod, repeats: int = 15, min_time: 
     gc_was_enabled = gc.isenabled()
     try:
         for _ in range(repeats):
-            gc.collect()
-            gc.disable()
-            e_samples.append(_time_once(e_step, e_inner))
-            t_samples.append(_time_once(t_step, t_inner))
-            gc.enable()
+            for step, inner, samples in ((e_step, e_inner, e_samples), (t_step, t_inner, t_samples)):
+                time.sleep(cooldown)
+                step()
+                gc.collect()
+                gc.disable()
+                samples.append(_time_once(step, inner))
+                gc.enable()
     finally:
         if gc_was_enabled:
             gc.enable()
