@@ -37,6 +37,7 @@ class BackwardCFunction(Node, FunctionCtx):
     """The graph node of a custom Function call; it is also the ``ctx`` (as in PyTorch)."""
 
     _materialize_grads = True
+    _foreign_grads = True  # the engine must not hand its returned arrays to a .grad without a copy
     _to_save = ()
     _non_differentiable = frozenset()
     _dirty = frozenset()

@@ -37,6 +37,7 @@ class Node:
     _post_hooks = None
     _retain = None        # weakref to the output tensor that called retain_grad()
     _trace = None         # anomaly mode: the forward call's stack
+    _foreign_grads = False  # True for user-written backward (custom Functions)
 
     # -- introspection, as on PyTorch's grad_fn objects -------------------------------
     def name(self) -> str:
@@ -224,7 +225,7 @@ class AccumulateGrad(Node):
             else:
                 data = grad._data
                 # NOTE: the engine may only hand over an array nobody else holds
-                if not owned or not data.flags.writeable or data.base is not None:
+                if not owned or not data.flags.writeable:
                     data = data.copy()
                 var._grad = _wrap(data)
         elif create_graph or _GradState.enabled:
@@ -393,7 +394,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
         if node is None:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         roots.append(node)
-        user_arrays.add(id(grad._data))
+        user_arrays.add(id(_root_array(grad._data)))
         prev = buffers.get(node)
         buffers[node] = grad if prev is None else prev + grad
 
@@ -435,14 +436,18 @@ def _execute(order, buffers, retain_graph, create_graph, targets, needed, captur
                     continue
         if is_accum:
             if targets is None or node in targets:
-                gid = id(grad._data)
-                owned = gid not in handed and gid not in user_arrays
-                handed.add(gid)
+                # A leaf may keep the array itself (no copy) unless its memory is shared: with another
+                # leaf's .grad, with a gradient the caller passed in, or with a custom Function's data.
+                root = _root_array(grad._data)
+                owned = id(root) not in handed and id(root) not in user_arrays
+                handed.add(id(root))
                 node._accumulate(grad, create_graph, owned)
             continue
         if needed is not None and not any(c in needed for c in node._next if c is not None):
             continue
         grads = _apply_with_anomaly(node, grad) if anomaly else node.apply(grad)
+        if node._foreign_grads:  # a user's backward may return arrays it also keeps elsewhere
+            user_arrays.update(id(_root_array(g._data)) for g in grads if g is not None and hasattr(g, "_data"))
         if node._post_hooks:
             grads = _run_post_hooks(node, grads, grad)
         if not retain_graph:
@@ -466,6 +471,14 @@ def _execute(order, buffers, retain_graph, create_graph, targets, needed, captur
                     summed.add(child)
                 else:
                     buffers[child] = prev + g
+
+
+def _root_array(arr):
+    """The array that owns ``arr``'s memory (``arr`` itself unless it is a view)."""
+    base = arr.base
+    while base is not None:
+        arr, base = base, base.base
+    return arr
 
 
 def _run_pre_hooks(node, grad, create_graph):

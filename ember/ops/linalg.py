@@ -114,8 +114,17 @@ class MmBackward0(Node):
         a, b = self._saved_tensors()
         na, nb = self._next
         # exactly two products; transposes are views, BLAS reads them without a copy
-        return (mm(g, b.t()) if na is not None else None,
-                mm(a.t(), g) if nb is not None else None)
+        return (_mm_like(g, b.t(), a) if na is not None else None,
+                _mm_like(a.t(), g, b) if nb is not None else None)
+
+
+def _mm_like(x: Tensor, y: Tensor, like: Tensor) -> Tensor:
+    """``x @ y`` laid out like ``like``: for a transposed input (``weight.t()`` in Linear) the product
+    is computed transposed, so the gradient reaching the leaf is contiguous and needs no copy."""
+    ld = like._data
+    if ld.flags.f_contiguous and not ld.flags.c_contiguous:
+        return mm(y.t(), x.t()).t()
+    return mm(x, y)
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
