@@ -398,40 +398,40 @@ class _AddProductBackward(Node):
         m1, m2 = self._saved_tensors()
         ni, n1, n2 = self._next
         gi = sum_to(_scaled(g, self._beta), self._in_shape) if ni is not None else None
-        g1 = _scaled(self._grad1(g, m2), self._alpha) if n1 is not None else None
-        g2 = _scaled(self._grad2(g, m1), self._alpha) if n2 is not None else None
+        g1 = _scaled(self._grad1(g, m1, m2), self._alpha) if n1 is not None else None
+        g2 = _scaled(self._grad2(g, m1, m2), self._alpha) if n2 is not None else None
         return gi, g1, g2
 
 
 class AddmmBackward0(_AddProductBackward):
-    def _grad1(self, g, m2):
-        return mm(g, m2.t())
+    def _grad1(self, g, m1, m2):
+        return _mm_like(g, m2.t(), m1)
 
-    def _grad2(self, g, m1):
-        return mm(m1.t(), g)
+    def _grad2(self, g, m1, m2):
+        return _mm_like(m1.t(), g, m2)
 
 
 class AddmvBackward0(_AddProductBackward):
-    def _grad1(self, g, v):
+    def _grad1(self, g, _, v):
         return outer(g, v)
 
-    def _grad2(self, g, m):
+    def _grad2(self, g, m, _):
         return mv(m.t(), g)
 
 
 class BaddbmmBackward0(_AddProductBackward):
-    def _grad1(self, g, b2):
+    def _grad1(self, g, _, b2):
         return bmm(g, b2.transpose(1, 2))
 
-    def _grad2(self, g, b1):
+    def _grad2(self, g, b1, _):
         return bmm(b1.transpose(1, 2), g)
 
 
 class AddbmmBackward0(_AddProductBackward):
-    def _grad1(self, g, b2):
+    def _grad1(self, g, _, b2):
         return matmul(g, b2.transpose(1, 2))  # (n, p) @ (B, p, k): broadcast over the batch
 
-    def _grad2(self, g, b1):
+    def _grad2(self, g, b1, _):
         return matmul(b1.transpose(1, 2), g)
 
 
