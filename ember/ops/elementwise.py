@@ -718,6 +718,8 @@ def square(input):
 class ReluBackward0(Node):
     def apply(self, g):
         r = self._result()
+        if not _GradState.enabled:  # NOTE: no graph of the backward is recorded: one ufunc, no bool->float copy
+            return (_wrap(np.multiply(g._data, r._data > 0, dtype=g._data.dtype)),)
         return (g * (r > 0),)
 
 
