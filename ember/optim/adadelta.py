@@ -1,7 +1,6 @@
 """Adadelta with weight decay and maximize (``torch.optim.Adadelta``)."""
 from __future__ import annotations
 
-from typing import Callable
 
 from .._backend import array_module
 from .optimizer import Optimizer, _decay_, _params_with_grad
@@ -26,14 +25,6 @@ class Adadelta(Optimizer):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
-
-    def step(self, closure: Callable | None = None):
-        """One Adadelta update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._evaluate_closure(closure)
-        with self._no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
 
     def _update_group(self, group) -> None:
         lr, rho, eps = group["lr"], group["rho"], group["eps"]

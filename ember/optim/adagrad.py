@@ -1,7 +1,6 @@
 """Adagrad with lr decay, weight decay, an initial accumulator value and maximize (``torch.optim.Adagrad``)."""
 from __future__ import annotations
 
-from typing import Callable
 
 from .._backend import array_module
 from .optimizer import Optimizer, _params_with_grad
@@ -34,14 +33,6 @@ class Adagrad(Optimizer):
                 state = self.state[p]
                 state["step"] = self._new_step()
                 state["sum"] = self._zeros_like(p, fill=initial_accumulator_value)
-
-    def step(self, closure: Callable | None = None):
-        """One Adagrad update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._evaluate_closure(closure)
-        with self._no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
 
     def _update_group(self, group) -> None:
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]

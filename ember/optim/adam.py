@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 from .._backend import array_module
 from .optimizer import Optimizer, _decay_, _lerp_, _params_with_grad
@@ -29,14 +28,6 @@ class Adam(Optimizer):
             group.setdefault("amsgrad", False)
             group.setdefault("maximize", False)
             group.setdefault("decoupled_weight_decay", False)
-
-    def step(self, closure: Callable | None = None):
-        """One Adam update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._evaluate_closure(closure)
-        with self._no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
 
     def _init_state(self, p, amsgrad: bool) -> dict:
         state = self.state[p]

@@ -1,7 +1,6 @@
 """Adamax: Adam with an infinity-norm second moment (``torch.optim.Adamax``)."""
 from __future__ import annotations
 
-from typing import Callable
 
 from .._backend import array_module
 from .adam import _check_adam_args
@@ -20,14 +19,6 @@ class Adamax(Optimizer):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
-
-    def step(self, closure: Callable | None = None):
-        """One Adamax update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._evaluate_closure(closure)
-        with self._no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
 
     def _update_group(self, group) -> None:
         lr, eps = group["lr"], group["eps"]

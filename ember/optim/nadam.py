@@ -1,7 +1,6 @@
 """NAdam: Adam with Nesterov momentum and a momentum-decay schedule (``torch.optim.NAdam``)."""
 from __future__ import annotations
 
-from typing import Callable
 
 import numpy as np
 
@@ -28,14 +27,6 @@ class NAdam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
-
-    def step(self, closure: Callable | None = None):
-        """One NAdam update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._evaluate_closure(closure)
-        with self._no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
 
     def _update_group(self, group) -> None:
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]

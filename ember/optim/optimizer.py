@@ -249,8 +249,19 @@ class Optimizer:
                     grad._vbox[0] += 1
 
     def step(self, closure: Callable | None = None):
-        """Perform one optimization step (implemented by each optimizer)."""
-        raise NotImplementedError
+        """One update of every parameter that has a gradient, in place; returns the closure's loss.
+
+        Optimizers implement ``_update_group(group)`` (the math of one parameter group) or
+        override ``step`` itself (LBFGS).
+        """
+        loss = self._evaluate_closure(closure)
+        with self._no_grad():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _update_group(self, group: dict) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement step() or _update_group()")
 
     def _evaluate_closure(self, closure: Callable | None):
         """Call the closure with grad mode on (PyTorch's step does ``with torch.enable_grad()``)."""
@@ -440,3 +451,8 @@ def _decay_(avg, grad, beta: float, buf) -> None:
     xp.multiply(grad, grad, out=buf)
     buf *= 1 - beta
     avg += buf
+
+
+# The shared step runs the step hooks too (subclasses that define their own step are wrapped
+# in __init_subclass__).
+Optimizer.step = _step_with_hooks(Optimizer.step)

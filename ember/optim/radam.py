@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 from .._backend import array_module
 from .adam import _check_adam_args
@@ -22,14 +21,6 @@ class RAdam(Optimizer):
                         foreach=foreach, capturable=capturable, decoupled_weight_decay=decoupled_weight_decay,
                         differentiable=differentiable)
         super().__init__(params, defaults)
-
-    def step(self, closure: Callable | None = None):
-        """One RAdam update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._evaluate_closure(closure)
-        with self._no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
 
     def _update_group(self, group) -> None:
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]

@@ -1,7 +1,6 @@
 """RMSprop, plain or centered, with momentum, weight decay and maximize (``torch.optim.RMSprop``)."""
 from __future__ import annotations
 
-from typing import Callable
 
 from .._backend import array_module
 from .optimizer import Optimizer, _decay_, _lerp_, _params_with_grad
@@ -29,14 +28,6 @@ class RMSprop(Optimizer):
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach, maximize=maximize,
                         differentiable=differentiable)
         super().__init__(params, defaults)
-
-    def step(self, closure: Callable | None = None):
-        """One RMSprop update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._evaluate_closure(closure)
-        with self._no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
 
     def _init_state(self, p, group) -> dict:
         state = self.state[p]

@@ -1,7 +1,6 @@
 """SGD with momentum, dampening, Nesterov, weight decay and maximize (``torch.optim.SGD``)."""
 from __future__ import annotations
 
-from typing import Callable
 
 from .._backend import array_module
 from .optimizer import Optimizer, _params_with_grad
@@ -33,14 +32,6 @@ class SGD(Optimizer):
         for group in self.param_groups:
             group.setdefault("nesterov", False)
             group.setdefault("maximize", False)
-
-    def step(self, closure: Callable | None = None):
-        """One update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._evaluate_closure(closure)
-        with self._no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
 
     def _update_group(self, group) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
