@@ -55,36 +55,61 @@ def _batch(lib, shape, classes, seed=0):
     return x, y
 
 
-def mlp(lib):
-    """784-512-512-10 MLP with ReLU, batch 128, CrossEntropyLoss: forward + backward."""
+def _mlp_model(lib):
     nn = lib.nn
     model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
     _copy_weights(lib, model, 1)
-    loss_fn = nn.CrossEntropyLoss()
-    x, y = _batch(lib, (128, 784), 10)
+    return model, _batch(lib, (128, 784), 10)
+
+
+def _cnn_model(lib):
+    nn = lib.nn
+    model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Linear(128, 10))
+    _copy_weights(lib, model, 2)
+    return model, _batch(lib, (64, 1, 28, 28), 10)
+
+
+def _training_step(lib, model, batch, optimizer=None):
+    """zero_grad, forward, CrossEntropyLoss, backward (and optimizer.step() when given)."""
+    loss_fn = lib.nn.CrossEntropyLoss()
+    x, y = batch
 
     def step():
-        model.zero_grad(set_to_none=True)
+        if optimizer is None:
+            model.zero_grad(set_to_none=True)
+        else:
+            optimizer.zero_grad(set_to_none=True)
         loss_fn(model(x), y).backward()
+        if optimizer is not None:
+            optimizer.step()
 
     return step, 1
+
+
+def mlp(lib):
+    """784-512-512-10 MLP with ReLU, batch 128, CrossEntropyLoss: forward + backward."""
+    model, batch = _mlp_model(lib)
+    return _training_step(lib, model, batch)
 
 
 def cnn(lib):
     """Conv2d(1,32,3)-ReLU-Conv2d(32,64,3)-ReLU-MaxPool2d(2)-Flatten-Linear(9216,128)-ReLU-Linear(128,10),
     batch 64 of 1x28x28, CrossEntropyLoss: forward + backward."""
-    nn = lib.nn
-    model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Linear(128, 10))
-    _copy_weights(lib, model, 2)
-    loss_fn = nn.CrossEntropyLoss()
-    x, y = _batch(lib, (64, 1, 28, 28), 10)
+    model, batch = _cnn_model(lib)
+    return _training_step(lib, model, batch)
 
-    def step():
-        model.zero_grad(set_to_none=True)
-        loss_fn(model(x), y).backward()
 
-    return step, 1
+def mlp_train(lib):
+    """The mlp workload as a full training step with Adam (lr 1e-3)."""
+    model, batch = _mlp_model(lib)
+    return _training_step(lib, model, batch, lib.optim.Adam(model.parameters(), lr=1e-3))
+
+
+def cnn_train(lib):
+    """The cnn workload as a full training step with SGD (lr 0.01, momentum 0.9)."""
+    model, batch = _cnn_model(lib)
+    return _training_step(lib, model, batch, lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
 
 
 def _adam_sizes(rng, n_params=200, n_elements=5_000_000):
@@ -116,6 +141,8 @@ WORKLOADS = {
     "matmul": (matmul, 1.0),
     "mlp": (mlp, 1.0),
     "cnn": (cnn, 1.5),
+    "mlp_train": (mlp_train, 1.0),
+    "cnn_train": (cnn_train, 1.5),
     # PyTorch's default Adam on CPU tensors is its single-tensor loop; optim_foreach compares with
     # its multi-tensor (_foreach_*) implementation, for reference.
     "optim": (_adam(None), 1.0),
