@@ -1,12 +1,13 @@
 """Convolutions (1-3 spatial dims, grouped, strided, dilated, transposed), unfold and fold.
 
-Forward is im2col + one matrix product. The input is copied once into a channels-last,
-zero-padded buffer; the column matrix is filled by one strided slice copy per kernel
-offset (9 copies for a 3x3 kernel), laid out (groups, N * out_positions, kernel * C/groups)
-so the product with the weight is a single GEMM per group. Backward reuses the column
-matrix for the weight gradient and scatters the column gradient back with one strided add
-per kernel offset (col2im). When ``create_graph`` is on, the backward is written with
-differentiable convolutions instead, so higher-order gradients work.
+Everything stays channels-first (NCHW), so no layout conversion copies are needed. Forward
+is im2col + one batched matrix product: the columns (N, C, *kernel, *out) are filled by one
+strided slice copy per kernel offset (9 copies for a 3x3 kernel) straight from the input,
+and ``weight (G, Og, Cg*k) @ columns (N, G, Cg*k, L)`` is the (N, O, *out) output as it
+stands. Backward reuses the columns for the weight gradient and scatters the column
+gradient back with one strided add per kernel offset (col2im). When ``create_graph`` is
+on, the backward is written with differentiable convolutions instead, so higher-order
+gradients work.
 """
 from __future__ import annotations
 
@@ -27,12 +28,12 @@ TENSOR_METHODS: dict = {}
 
 
 # ------------------------------------------------------------------------------------------
-# Array kernels (NumPy or CuPy): channels-last buffers, im2col and col2im
+# Array kernels (NumPy or CuPy): channels-first im2col and col2im
 # ------------------------------------------------------------------------------------------
 
 _WORKERS = min(4, os.cpu_count() or 1)
 _POOL: ThreadPoolExecutor | None = None
-_PARALLEL_MIN = 1 << 20  # elements; below this, thread hand-off costs more than it saves
+_PARALLEL_MIN = 1 << 18  # elements; below this, thread hand-off costs more than it saves
 
 
 def _forget_pool() -> None:
@@ -62,34 +63,31 @@ def _over_batch(fn, xp, n: int, size: int) -> None:
         future.result()
 
 
-def _to_channels_last(x, groups: int, lo, hi):
-    """``x`` (N, C, *spatial) as a zero-padded (groups, N, *padded, C/groups) view of a C-contiguous buffer."""
-    xp = array_module(x)
-    n, c = x.shape[:2]
-    nd = x.ndim - 2
-    padded = tuple(s + a + b for s, a, b in zip(x.shape[2:], lo, hi))
-    perm = (0,) + tuple(range(2, nd + 2)) + (1,)
-    if any(lo) or any(hi):
-        buf = xp.zeros((n,) + padded + (c,), dtype=x.dtype)
-        inner = (slice(None),) + tuple(slice(a, a + s) for a, s in zip(lo, x.shape[2:])) + (slice(None),)
-        buf[inner] = x.transpose(perm)
-    else:
-        buf = xp.ascontiguousarray(x.transpose(perm))
-    if groups == 1:
-        return buf[None]
-    buf = buf.reshape((n,) + padded + (groups, c // groups))
-    return buf.transpose((nd + 1, 0) + tuple(range(1, nd + 1)) + (nd + 2,))
+# Big scratch arrays (columns, column gradients) kept for the next call of the same shape: a
+# fresh multi-megabyte array is mapped from the OS and costs a page fault every 4 KiB, which
+# here costs as much as the copies that fill it. Only arrays that never reach a user go here.
+_SPARE: dict = {}  # (shape, dtype) -> list of arrays
+_SPARE_MAX = 2  # per shape
+_SPARE_MIN_BYTES = 1 << 20
 
 
-def _from_channels_last(buf, lo, size):
-    """(groups, N, *padded, Cg) -> contiguous (N, groups * Cg, *size), cropping ``lo`` from the start."""
-    xp = array_module(buf)
-    g, n = buf.shape[:2]
-    nd = buf.ndim - 3
-    crop = (slice(None), slice(None)) + tuple(slice(a, a + s) for a, s in zip(lo, size)) + (slice(None),)
-    perm = (1, 0, nd + 2) + tuple(range(2, nd + 2))
-    out = xp.ascontiguousarray(buf[crop].transpose(perm))
-    return out.reshape((n, g * buf.shape[-1]) + tuple(size))
+def _scratch(xp, shape, dtype):
+    """An uninitialised array of ``shape``, a spare one when there is one."""
+    spares = _SPARE.get((shape, dtype)) if xp is _np else None
+    if spares:
+        try:
+            return spares.pop()
+        except IndexError:  # another thread took the last one
+            pass
+    return xp.empty(shape, dtype=dtype)
+
+
+def _give_back(arr) -> None:
+    """Keep ``arr`` (no longer used by anyone) for a later ``_scratch`` of its shape."""
+    if type(arr) is _np.ndarray and arr.base is None and arr.nbytes >= _SPARE_MIN_BYTES:
+        spares = _SPARE.setdefault((arr.shape, arr.dtype), [])
+        if len(spares) < _SPARE_MAX:
+            spares.append(arr)
 
 
 def _window_slices(offset, stride, dilation, out):
@@ -97,105 +95,87 @@ def _window_slices(offset, stride, dilation, out):
     return tuple(slice(i * d, i * d + s * (o - 1) + 1, s) for i, s, d, o in zip(offset, stride, dilation, out))
 
 
-def _im2col(buf, kernel, stride, dilation, out):
-    """(G, N, *padded, Cg) -> contiguous columns (G, N, *out, *kernel, Cg) in one strided-window copy."""
-    xp = array_module(buf)
-    nd = len(kernel)
-    st = buf.strides
-    spatial = st[2:2 + nd]
-    windows = xp.lib.stride_tricks.as_strided(
-        buf, shape=buf.shape[:2] + tuple(out) + tuple(kernel) + buf.shape[-1:],
-        strides=st[:2] + tuple(a * s for a, s in zip(spatial, stride)) +
-        tuple(a * d for a, d in zip(spatial, dilation)) + st[-1:])
-    cols = xp.empty(windows.shape, dtype=buf.dtype)
+def _kernel_offsets(kernel):
+    return list(itertools.product(*(range(k) for k in kernel)))
+
+
+def _zero_padded(x, lo, hi):
+    """``x`` (N, C, *spatial) with ``lo``/``hi`` zeros around each spatial dim (``x`` itself when none)."""
+    if not any(lo) and not any(hi):
+        return x
+    xp = array_module(x)
+    buf = xp.zeros(x.shape[:2] + tuple(s + a + b for s, a, b in zip(x.shape[2:], lo, hi)), dtype=x.dtype)
+    buf[(slice(None), slice(None)) + tuple(slice(a, a + s) for a, s in zip(lo, x.shape[2:]))] = x
+    return buf
+
+
+def _cropped(buf, lo, size):
+    """Contiguous ``buf[:, :, lo:lo+size, ...]`` (``buf`` itself when nothing is cropped)."""
+    if not any(lo) and tuple(buf.shape[2:]) == tuple(size):
+        return buf
+    crop = (slice(None), slice(None)) + tuple(slice(a, a + s) for a, s in zip(lo, size))
+    return array_module(buf).ascontiguousarray(buf[crop])
+
+
+def _im2col(x, kernel, stride, dilation, lo, hi, out, scratch: bool = False):
+    """(N, C, *in) -> contiguous columns (N, C, *kernel, *out) of the zero-padded input.
+
+    ``scratch``: the columns may come from the spare arrays (the caller gives them back).
+    """
+    xp = array_module(x)
+    buf = _zero_padded(x, lo, hi)
+    kernel, out = tuple(kernel), tuple(out)
+    shape = x.shape[:2] + kernel + out
+    cols = _scratch(xp, shape, x.dtype) if scratch else xp.empty(shape, dtype=x.dtype)
+    offsets = _kernel_offsets(kernel)
 
     def copy(batch):
-        cols[:, batch] = windows[:, batch]
-    _over_batch(copy, xp, buf.shape[1], cols.size)
+        for offset in offsets:
+            cols[(batch, slice(None)) + offset] = buf[(batch, slice(None)) + _window_slices(offset, stride, dilation,
+                                                                                           out)]
+    _over_batch(copy, xp, x.shape[0], cols.size)
     return cols
 
 
 def _col2im(cols, padded, stride, dilation):
-    """Adjoint of im2col, channels-first: columns (G, *kernel, Cg, N, *out) summed into (G, Cg, N, *padded).
-
-    One strided add of a contiguous block per kernel offset (9 for a 3x3 kernel).
-    """
+    """Adjoint of im2col: columns (N, C, *kernel, *out) summed into a new (N, C, *padded)."""
     xp = array_module(cols)
     nd = len(padded)
-    g = cols.shape[0]
-    kernel = cols.shape[1:1 + nd]
-    inner = cols.shape[1 + nd:3 + nd]  # (Cg, N)
-    out = cols.shape[3 + nd:]
-    buf = xp.zeros((g,) + inner + tuple(padded), dtype=cols.dtype)
-    offsets = list(itertools.product(*(range(k) for k in kernel)))
+    kernel = cols.shape[2:2 + nd]
+    out = cols.shape[2 + nd:]
+    buf = xp.zeros(cols.shape[:2] + tuple(padded), dtype=cols.dtype)
+    offsets = _kernel_offsets(kernel)
 
     def accumulate(batch):
         for offset in offsets:
-            window = (slice(None), slice(None), batch) + _window_slices(offset, stride, dilation, out)
-            buf[window] += cols[(slice(None),) + offset + (slice(None), batch)]
-    _over_batch(accumulate, xp, buf.shape[2], cols.size)
+            buf[(batch, slice(None)) + _window_slices(offset, stride, dilation, out)] += \
+                cols[(batch, slice(None)) + offset]
+    _over_batch(accumulate, xp, cols.shape[0], cols.size)
     return buf
 
 
-def _from_channels_first(buf, lo, size):
-    """(G, Cg, N, *padded) -> contiguous (N, G * Cg, *size), cropping ``lo`` from the start."""
-    xp = array_module(buf)
-    g, cg, n = buf.shape[:3]
-    nd = buf.ndim - 3
-    crop = (slice(None),) * 3 + tuple(slice(a, a + s) for a, s in zip(lo, size))
-    out = xp.ascontiguousarray(buf[crop].transpose((2, 0, 1) + tuple(range(3, nd + 3))))
-    return out.reshape((n, g * cg) + tuple(size))
+def _grouped_weight(w, groups: int):
+    """Weight (G*A, B, *kernel) as (G, A, B*k); row order (b, *kernel) matches the columns."""
+    return w.reshape(groups, w.shape[0] // groups, math.prod(w.shape[1:]))
 
 
-def _grouped_channels_first(x, groups: int):
-    """(N, G*Cg, *spatial) -> contiguous (G, Cg, N * prod(spatial))."""
+def _grouped_matmul(w, x, out=None):
+    """``w (G, P, Q) @ x (N, G, Q, L)``: the stacked (N, G, P, L) product (into ``out`` when given)."""
     xp = array_module(x)
-    n, c = x.shape[:2]
-    nd = x.ndim - 2
-    xg = x.reshape((n, groups, c // groups) + x.shape[2:]).transpose((1, 2, 0) + tuple(range(3, nd + 3)))
-    return xp.ascontiguousarray(xg).reshape(groups, c // groups, -1)
+    if w.shape[0] == 1:  # (P, Q) @ (N, Q, L): one GEMM per sample, no group loop
+        return xp.matmul(w[0], x[:, 0], out=None if out is None else out[:, 0])[:, None]
+    return xp.matmul(w, x, out=out)
 
 
-def _weight_matrix(w, groups: int):
-    """Weight (O, Cg, *k) as (G, k*Cg, Og), matching the column layout."""
-    xp = array_module(w)
-    o, cg = w.shape[:2]
-    nd = w.ndim - 2
-    wg = w.reshape((groups, o // groups, cg) + w.shape[2:])
-    perm = (0,) + tuple(range(3, nd + 3)) + (2, 1)
-    return xp.ascontiguousarray(wg.transpose(perm)).reshape(groups, -1, o // groups)
+def _by_group(a, groups: int, rows: int):
+    """(N, G*rows, *spatial) array as (N, G, rows, L), L the spatial positions."""
+    return a.reshape(a.shape[0], groups, rows, math.prod(a.shape[2:]))
 
 
-def _weight_from_rows(m, wshape, groups: int):
-    """A weight gradient laid out (G, Og, k*Cg) back to the weight's (O, Cg, *k)."""
-    xp = array_module(m)
-    o, cg = wshape[:2]
-    kernel = tuple(wshape[2:])
-    nd = len(kernel)
-    m = m.reshape((groups, o // groups) + kernel + (cg,))
-    perm = (0, 1, nd + 2) + tuple(range(2, nd + 2))
-    return xp.ascontiguousarray(m.transpose(perm)).reshape(wshape)
-
-
-def _gemm(a, b):
-    """Grouped matrix product; a single 2-D GEMM in the common groups == 1 case."""
-    if a.shape[0] == 1:
-        return (a[0] @ b[0])[None]
-    return array_module(a).matmul(a, b)
-
-
-def _gemm_tn(a, b):
-    """a^T @ b per group."""
-    if a.shape[0] == 1:
-        return (a[0].T @ b[0])[None]
-    return array_module(a).matmul(a.transpose(0, 2, 1), b)
-
-
-def _gemm_nt(a, b):
-    """a @ b^T per group."""
-    if a.shape[0] == 1:
-        return (a[0] @ b[0].T)[None]
-    return array_module(a).matmul(a, b.transpose(0, 2, 1))
+def _cols_by_group(cols, groups: int, nd: int):
+    """Columns (N, G*Cg, *kernel, *out) as (N, G, Cg*k, L)."""
+    n, c = cols.shape[:2]
+    return cols.reshape(n, groups, c // groups * math.prod(cols.shape[2:2 + nd]), math.prod(cols.shape[2 + nd:]))
 
 
 class _Geometry:
@@ -221,54 +201,35 @@ class _Geometry:
         return tuple(f - a - b for f, a, b in zip(full, self.lo, self.hi))
 
 
+def _add_bias(res, b) -> None:
+    if b is not None:
+        res += b.reshape((-1,) + (1,) * (res.ndim - 2))
+
+
 def _conv_forward(x, w, b, geo: _Geometry):
-    """Direct convolution on arrays; returns (output, columns)."""
+    """Direct convolution on arrays; returns (output (N, O, *out), columns (N, C, *kernel, *out))."""
     kernel = w.shape[2:]
+    n, g = x.shape[0], geo.groups
     out = geo.conv_out(x.shape[2:], kernel)
-    buf = _to_channels_last(x, geo.groups, geo.lo, geo.hi)
-    cols = _im2col(buf, kernel, geo.stride, geo.dilation, out)
-    cols = cols.reshape(geo.groups, -1, cols.shape[-1] * math.prod(kernel))
-    res = _gemm(cols, _weight_matrix(w, geo.groups))  # (G, N*L, Og)
-    if b is not None and geo.groups == 1:
-        res += b
-    res = _from_channels_last(res.reshape((geo.groups, x.shape[0]) + out + (res.shape[-1],)), (0,) * len(out), out)
-    if b is not None and geo.groups != 1:
-        res += b.reshape((-1,) + (1,) * len(out))
+    cols = _im2col(x, kernel, geo.stride, geo.dilation, geo.lo, geo.hi, out, scratch=True)  # (N, C, *k, *out)
+    res = _grouped_matmul(_grouped_weight(w, g), _cols_by_group(cols, g, len(kernel)))
+    res = res.reshape((n, w.shape[0]) + out)
+    _add_bias(res, b)
     return res, cols
 
 
 def _conv_transpose_forward(x, w, b, geo: _Geometry):
-    """Transposed convolution on arrays: GEMM to columns, then col2im."""
+    """Transposed convolution on arrays: product to columns (N, Cout, *kernel, *in), then col2im."""
     kernel = w.shape[2:]
-    n = x.shape[0]
+    n, g = x.shape[0], geo.groups
     full = geo.transposed_full(x.shape[2:], kernel)
     out = geo.transposed_out(x.shape[2:], kernel)
-    cols = _gemm_tn(_transposed_weight_matrix(w, geo.groups), _grouped_channels_first(x, geo.groups))
-    cols = cols.reshape((geo.groups,) + tuple(kernel) + (-1, n) + tuple(x.shape[2:]))  # (G, *k, Cout_g, N, *in)
-    res = _from_channels_first(_col2im(cols, full, geo.stride, geo.dilation), geo.lo, out)
-    if b is not None:
-        res += b.reshape((-1,) + (1,) * len(out))
+    wm = _grouped_weight(w, g).swapaxes(1, 2)  # (G, Cout_g*k, Cin_g)
+    cols = _grouped_matmul(wm, _by_group(x, g, x.shape[1] // g))
+    cols = cols.reshape((n, w.shape[1] * g) + tuple(kernel) + tuple(x.shape[2:]))
+    res = _cropped(_col2im(cols, full, geo.stride, geo.dilation), geo.lo, out)
+    _add_bias(res, b)
     return res
-
-
-def _transposed_weight_matrix(w, groups: int):
-    """Transposed-conv weight (Cin, Cout_g, *k) as (G, Cin_g, k*Cout_g)."""
-    xp = array_module(w)
-    cin, coutg = w.shape[:2]
-    nd = w.ndim - 2
-    wg = w.reshape((groups, cin // groups, coutg) + w.shape[2:])
-    perm = (0, 1) + tuple(range(3, nd + 3)) + (2,)
-    return xp.ascontiguousarray(wg.transpose(perm)).reshape(groups, cin // groups, -1)
-
-
-def _transposed_weight_from_matrix(m, wshape, groups: int):
-    xp = array_module(m)
-    cin, coutg = wshape[:2]
-    kernel = tuple(wshape[2:])
-    nd = len(kernel)
-    m = m.reshape((groups, cin // groups) + kernel + (coutg,))
-    perm = (0, 1, nd + 2) + tuple(range(2, nd + 2))
-    return xp.ascontiguousarray(m.transpose(perm)).reshape(wshape)
 
 
 # ------------------------------------------------------------------------------------------
@@ -282,7 +243,9 @@ class ConvolutionBackward0(Node):
 
     def _release(self) -> None:
         super()._release()
-        self._cols = None
+        if self._cols is not None:
+            _give_back(self._cols)
+            self._cols = None
 
     def apply(self, g):
         x, w = self._saved_tensors()
@@ -304,37 +267,43 @@ class ConvolutionBackward0(Node):
 
     def _direct_arrays(self, gd, x, w, need_x, need_w):
         geo = self._geo
+        g = geo.groups
         kernel = w.shape[2:]
-        gm = _grouped_channels_first(gd, geo.groups)  # (G, Og, N*L)
+        gm = _by_group(gd, g, w.shape[0] // g)  # (N, G, Og, L)
+        xp = array_module(gd)
         gx = gw = None
         if need_w:
             cols = self._cols
             if cols is None:
                 _, cols = _conv_forward(x, w, None, geo)
-            gw = _weight_from_rows(_gemm(gm, cols), w.shape, geo.groups)
+            colsg = _cols_by_group(cols, g, len(kernel))
+            per_sample = _scratch(xp, gm.shape[:3] + colsg.shape[2:3], gd.dtype)
+            gw = xp.matmul(gm, colsg.swapaxes(2, 3), out=per_sample).sum(axis=0).reshape(w.shape)
+            _give_back(per_sample)
         if need_x:
-            gcols = _gemm(_weight_matrix(w, geo.groups), gm)  # (G, k*Cg, N*L)
-            gcols = gcols.reshape((geo.groups,) + tuple(kernel) + (-1, gd.shape[0]) + tuple(gd.shape[2:]))
+            wm = _grouped_weight(w, g).swapaxes(1, 2)  # (G, Cg*k, Og)
+            spare = _scratch(xp, gm.shape[:2] + wm.shape[1:2] + gm.shape[3:], gd.dtype)
+            gcols = _grouped_matmul(wm, gm, out=spare).reshape(x.shape[:2] + tuple(kernel) + tuple(gd.shape[2:]))
             padded = tuple(s + a + b for s, a, b in zip(x.shape[2:], geo.lo, geo.hi))
-            gx = _from_channels_first(_col2im(gcols, padded, geo.stride, geo.dilation), geo.lo, x.shape[2:])
+            gx = _cropped(_col2im(gcols, padded, geo.stride, geo.dilation), geo.lo, x.shape[2:])
+            _give_back(spare)
         return gx, gw
 
     def _transposed_arrays(self, gd, x, w, need_x, need_w):
         geo = self._geo
+        g = geo.groups
         kernel = w.shape[2:]
         full = geo.transposed_full(x.shape[2:], kernel)
         hi = tuple(f - a - s for f, a, s in zip(full, geo.lo, gd.shape[2:]))
-        gbuf = _to_channels_last(gd, geo.groups, geo.lo, hi)
-        gcols = _im2col(gbuf, kernel, geo.stride, geo.dilation, x.shape[2:])
-        gcols = gcols.reshape(geo.groups, -1, gcols.shape[-1] * math.prod(kernel))  # (G, N*Lin, k*Cout_g)
+        gcols = _im2col(gd, kernel, geo.stride, geo.dilation, geo.lo, hi, x.shape[2:])  # (N, Cout, *k, *in)
+        gm = _cols_by_group(gcols, g, len(kernel))  # (N, G, Cout_g*k, Lin)
         gx = gw = None
         if need_x:
-            gxm = _gemm_nt(gcols, _transposed_weight_matrix(w, geo.groups))  # (G, N*Lin, Cin_g)
-            gxm = gxm.reshape((geo.groups, x.shape[0]) + tuple(x.shape[2:]) + (-1,))
-            gx = _from_channels_last(gxm, (0,) * len(kernel), x.shape[2:])
+            wm = _grouped_weight(w, g)  # (G, Cin_g, Cout_g*k)
+            gx = _grouped_matmul(wm, gm).reshape(x.shape)
         if need_w:
-            gw = _transposed_weight_from_matrix(_gemm(_grouped_channels_first(x, geo.groups), gcols), w.shape,
-                                                geo.groups)
+            xm = _by_group(x, g, x.shape[1] // g)
+            gw = array_module(gd).matmul(xm, gm.swapaxes(2, 3)).sum(axis=0).reshape(w.shape)
         return gx, gw
 
     def _apply_graph(self, g, x, w):
@@ -613,11 +582,9 @@ class Col2ImBackward0(Node):
 def _unfold(x: Tensor, kernel, dilation, padding, stride) -> Tensor:
     """(N, C, H, W) -> (N, C*kh*kw, L) columns in PyTorch's (c, i, j) row order."""
     d = x._data
-    xp = array_module(d)
-    geo = _Geometry(stride, padding, padding, dilation, (0, 0), 1, False)
-    out = geo.conv_out(d.shape[2:], kernel)
-    cols = _im2col(_to_channels_last(d, 1, padding, padding), kernel, stride, dilation, out)[0]
-    res = xp.ascontiguousarray(cols.transpose(0, 5, 3, 4, 1, 2)).reshape(d.shape[0], -1, out[0] * out[1])
+    out = _Geometry(stride, padding, padding, dilation, (0, 0), 1, False).conv_out(d.shape[2:], kernel)
+    cols = _im2col(d, kernel, stride, dilation, padding, padding, out)
+    res = cols.reshape(d.shape[0], -1, out[0] * out[1])
     if _GradState.enabled and x._requires_grad:
         node = Im2ColBackward0()
         node._next = (edge(x),)
@@ -634,9 +601,9 @@ def _fold(cols: Tensor, size, kernel, dilation, padding, stride) -> Tensor:
     geo = _Geometry(stride, padding, padding, dilation, (0, 0), 1, False)
     out = geo.conv_out(size, kernel)
     c = d.shape[1] // (kernel[0] * kernel[1])
-    blocks = d.reshape((n, c) + tuple(kernel) + tuple(out)).transpose(2, 3, 1, 0, 4, 5)[None]
+    blocks = d.reshape((n, c) + tuple(kernel) + tuple(out))
     padded = tuple(s + 2 * p for s, p in zip(size, padding))
-    res = _from_channels_first(_col2im(blocks, padded, stride, dilation), padding, size)
+    res = _cropped(_col2im(blocks, padded, stride, dilation), padding, size)
     if _GradState.enabled and cols._requires_grad:
         node = Col2ImBackward0()
         node._next = (edge(cols),)

@@ -135,18 +135,31 @@ def _lowest(dtype):
 # ------------------------------------------------------------------------------------------
 
 class _MaxPoolBackward(Node):
+    _arg = None  # winning kernel offset per window, when the forward could settle it cheaply
+
+    def _offsets(self, x):
+        return self._arg if self._arg is not None else _winner_offsets(x._data, self._best, self._win)
+
     def apply(self, g):
         (x,) = self._saved_tensors()
         win = self._win
         if _GradState.enabled:
-            indices = _wrap(_flat_indices(_winner_offsets(x._data, self._best, win), win))
+            indices = _wrap(_flat_indices(self._offsets(x), win))
             return (_scatter_by_indices(g, indices, x.shape),)
         gd = g._data
         xp = array_module(gd)
-        buf = xp.zeros(x.shape[:2] + tuple(s + p + h for s, p, h in zip(win.size, win.padding, win.hi)),
-                       dtype=gd.dtype)
+        shape = x.shape[:2] + tuple(s + p + h for s, p, h in zip(win.size, win.padding, win.hi))
         disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(win.stride, win.dilation, win.kernel))
-        for offset, hit in _winners(x._data, self._best, win):
+        # windows that tile the input exactly write every element: no zero fill needed
+        tiled = disjoint and not any(win.padding) and not any(win.hi) and all(
+            d == 1 and s == k and o * s == n for d, s, k, o, n in zip(win.dilation, win.stride, win.kernel, win.out,
+                                                                      win.size))
+        buf = xp.empty(shape, dtype=gd.dtype) if tiled else xp.zeros(shape, dtype=gd.dtype)
+        if self._arg is not None:
+            hits = ((offset, self._arg == k) for k, offset in enumerate(win.offsets()))
+        else:
+            hits = _winners(x._data, self._best, win)
+        for offset, hit in hits:
             if disjoint:  # each input element is read by one window at most: write, no read-modify-write
                 xp.multiply(gd, hit, out=buf[win.slices(offset)])
             else:
@@ -173,18 +186,23 @@ def _scatter_by_indices(g: Tensor, indices: Tensor, in_shape) -> Tensor:
 def _winners(d, best, win: _Window):
     """Yield (kernel offset, mask of the windows it wins): the first maximum in window order, as in PyTorch.
 
-    Padding never wins: a window of -inf values points at its first real element.
+    Padding never wins: a window of -inf values points at its first real element. In a window
+    holding NaN the last NaN wins, as PyTorch's ``val > max || isnan(val)`` scan gives.
     """
     xp = array_module(d)
     buf = win.padded(d, _lowest(d.dtype))
     taken = xp.zeros(best.shape, dtype=bool)
-    best_nan = xp.isnan(best) if d.dtype.kind in "fV" else None
+    last_nan = None
+    if d.dtype.kind in "fV" and xp.isnan(best).any():
+        last_nan = xp.full(best.shape, -1, dtype=np.int64)
+        for k, offset in enumerate(win.offsets()):
+            last_nan[xp.isnan(buf[win.slices(offset)])] = k
     padded = any(win.padding) or any(win.hi)
-    for offset in win.offsets():
+    for k, offset in enumerate(win.offsets()):
         v = buf[win.slices(offset)]
         hit = v == best
-        if best_nan is not None:
-            hit |= best_nan & xp.isnan(v)
+        if last_nan is not None:
+            hit |= last_nan == k
         if padded:
             hit &= _real_positions(offset, win, xp)
         hit &= ~taken
@@ -231,21 +249,52 @@ def _flat_indices(arg, win: _Window):
     return flat
 
 
-def _max_pool(x: Tensor, win: _Window, node_cls, return_indices: bool):
-    d = x._data
+def _window_max(d, win: _Window, need_arg: bool):
+    """Max of every window and, when ``need_arg``, its winning kernel offset (None where not settled here).
+
+    The offset is the first maximum in window order (a strict ``>`` keeps the earlier one), as
+    in PyTorch. NaN windows, and padded windows whose maximum equals the padding value, go to
+    the exact (slower) ``_winners`` in backward instead.
+    """
     xp = array_module(d)
     buf = win.padded(d, _lowest(d.dtype))
-    best = None
-    for offset in win.offsets():
+    best = arg = None
+    for k, offset in enumerate(win.offsets()):
         v = buf[win.slices(offset)]
-        best = v.copy() if best is None else xp.maximum(best, v, out=best)  # maximum propagates NaN, as PyTorch
-    indices = _wrap(_flat_indices(_winner_offsets(d, best, win), win)) if return_indices else None
-    if _GradState.enabled and x._requires_grad:
+        if best is None:
+            best = v.copy()
+            if need_arg:
+                arg = xp.zeros(best.shape, dtype=np.uint8 if math.prod(win.kernel) <= 256 else np.int64)
+            continue
+        if need_arg:  # k exceeds every earlier offset, so "k where v > best" is a branch-free maximum
+            step = (v > best).astype(arg.dtype)
+            step *= k
+            xp.maximum(arg, step, out=arg)
+        xp.maximum(best, v, out=best)  # maximum propagates NaN, as PyTorch
+    if arg is not None:
+        if d.dtype.kind in "fV" and xp.isnan(best).any():
+            arg = None
+        elif (any(win.padding) or any(win.hi)) and (best == _lowest(d.dtype)).any():
+            arg = None
+    return best, arg
+
+
+def _max_pool(x: Tensor, win: _Window, node_cls, return_indices: bool):
+    d = x._data
+    record = _GradState.enabled and x._requires_grad
+    best, arg = _window_max(d, win, record or return_indices)
+    indices = None
+    if return_indices:
+        indices = _wrap(_flat_indices(arg if arg is not None else _winner_offsets(d, best, win), win))
+    if record:
         node = node_cls()
         node._next = (edge(x),)
         node._save(x)
         node._win = win
-        node._best = best.copy()  # a copy: an in-place op on the output (ReLU(inplace=True)) must not change it
+        if arg is not None:
+            node._arg = arg
+        else:  # a copy: an in-place op on the output (ReLU(inplace=True)) must not change it
+            node._best = best.copy()
         out = _make(best, node)
     else:
         out = _wrap(best)

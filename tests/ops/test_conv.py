@@ -209,3 +209,30 @@ def test_error_leaves_no_graph_state():
     with pytest.raises(RuntimeError):
         F(ember).conv2d(ember.randn(1, 2, 5, 5), w)
     assert w.grad is None and w._vbox[0] == 0
+
+
+def test_repeated_steps_reuse_scratch_buffers_correctly():
+    # columns big enough (> 1 MiB) to be reused between steps; two convolutions of one shape are alive at once
+    xs, ws = rand(4, 8, 24, 24), rand(6, 8, 3, 3)
+    results = {}
+    for T in (ember, torch):
+        x = T.tensor(xs, requires_grad=True)
+        w = T.tensor(ws, requires_grad=True)
+        grads = []
+        for step in range(3):
+            x.grad = w.grad = None
+            a = F(T).conv2d(x, w, padding=1)
+            b = F(T).conv2d(x * (step + 2), w, padding=1)
+            (a * b).sum().backward()
+            grads.append((x.grad.detach().numpy().copy(), w.grad.detach().numpy().copy()))
+        results[T] = grads
+    for (ex, ew), (tx, tw) in zip(results[ember], results[torch]):
+        np.testing.assert_allclose(ex, tx, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(ew, tw, rtol=1e-7, atol=1e-7)
+
+
+def test_grouped_strided_conv3d_and_transpose_match_torch():
+    check(lambda T, x, w, b: F(T).conv3d(x, w, b, stride=2, padding=(1, 0, 1), dilation=(1, 2, 1), groups=2),
+          rand(2, 4, 5, 6, 5), rand(4, 2, 2, 2, 3), rand(4))
+    check(lambda T, x, w: F(T).conv_transpose3d(x, w, stride=(2, 1, 2), padding=1, groups=2, dilation=(1, 2, 1)),
+          rand(1, 4, 3, 3, 4), rand(4, 1, 2, 3, 2))

@@ -210,3 +210,31 @@ def _both(fn, exc, message):
 ])
 def test_pool_errors_match_torch(fn, exc, message):
     _both(fn, exc, message)
+
+
+def test_max_pool_nan_gradient_goes_to_first_nan():
+    x = rand(2, 2, 4, 6)
+    x[0, 0, 1, 1] = x[0, 0, 0, 1] = np.nan  # two NaNs in one window: the first in window order wins
+    x[1, 1, 3, 5] = np.nan
+    check(lambda T, x: F(T).max_pool2d(x, 2, return_indices=True), x)
+    check(lambda T, x: F(T).max_pool2d(x, 3, stride=1, padding=1), x)
+
+
+def test_max_pool_neg_inf_window_with_padding_gradient():
+    x = rand(1, 2, 5, 5)
+    x[0, 0, :2, :2] = -np.inf  # the top-left padded window holds only -inf: its first real element wins
+    check(lambda T, x: F(T).max_pool2d(x, 3, stride=2, padding=1, return_indices=True), x)
+
+
+def test_max_pool_integer_ties_and_large_kernel():
+    x = np.round(rand(1, 2, 8, 8, 8) * 2)  # many ties
+    check(lambda T, x: F(T).max_pool3d(x, 7, stride=1, return_indices=True), x)  # 343 offsets per window
+    ints = np.random.default_rng(3).integers(-3, 3, size=(2, 3, 6, 6))
+    check(lambda T, x: F(T).max_pool2d(x, 2, padding=1, return_indices=True), ints)
+
+
+def test_max_pool_tiled_and_strided_gradients():
+    # windows tile the input exactly (no zero fill), and leave gaps between them (stride > kernel)
+    check(lambda T, x: F(T).max_pool2d(x, 2), rand(2, 3, 6, 8, dtype=np.float32))
+    check(lambda T, x: F(T).max_pool2d(x, 2, stride=3), rand(2, 3, 8, 7))
+    check(lambda T, x: F(T).max_pool2d(x, 2), rand(2, 3, 7, 9))  # the last row/column is read by no window
