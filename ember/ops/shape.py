@@ -6,6 +6,7 @@ import numpy as np
 from .._backend import array_module
 from .._tensor import _view_of
 from ._util import Tensor, Node, edge, _GradState, _wrap, _make, wrap_dim
+from ..autograd.graph import OutputSlot, PackedGrad
 
 
 def _size_args(size):
@@ -411,10 +412,42 @@ def narrow(input, dim: int, start, length: int):
 
 
 class SplitBackward0(Node):
-    """One output of split/chunk: its gradient placed at its slice of zeros."""
+    """The one node shared by all outputs of split/chunk (PyTorch's multi-output node).
 
-    def apply(self, g):
-        return (_embed_slice(g, self._shape, self._key),)
+    Each output's gradient arrives through its ``OutputSlot``; the engine sums the packs,
+    so this runs once and builds the input's gradient with a single allocation.
+    """
+
+    _stacked = False  # unbind: pieces lost the split dimension
+
+    def apply(self, grad):
+        grads = grad.grads if type(grad) is PackedGrad else [grad]
+        if not _GradState.enabled:
+            return (_wrap(self._assemble_arrays(grads)),)
+        pieces = [g if g is not None else _zeros_like_piece(self, i) for i, g in enumerate(grads)]
+        return ((stack if self._stacked else cat)(pieces, self._dim),)
+
+    def _assemble_arrays(self, grads):
+        xp = array_module(next(g for g in grads if g is not None)._data)
+        full = all(g is not None for g in grads)
+        out = (xp.empty if full else xp.zeros)(self._shape, dtype=self._dtype)
+        lead = (slice(None),) * self._dim
+        start = 0
+        for g, n in zip(grads, self._sizes):
+            if g is not None:
+                key = lead + ((start,) if self._stacked else (slice(start, start + n),))
+                out[key] = g._data
+            start += n
+        return out
+
+
+def _zeros_like_piece(node, index: int):
+    shape = list(node._shape)
+    if node._stacked:
+        del shape[node._dim]
+    else:
+        shape[node._dim] = node._sizes[index]
+    return _wrap(node._xp.zeros(tuple(shape), dtype=node._dtype))
 
 
 class SplitWithSizesBackward0(SplitBackward0):
@@ -422,26 +455,41 @@ class SplitWithSizesBackward0(SplitBackward0):
 
 
 class UnbindBackward0(SplitBackward0):
-    pass
+    _stacked = True
+
+
+def _multi_output_node(input, dim: int, sizes, node_cls):
+    """The shared backward node of a split/chunk/unbind call (None when nothing is recorded)."""
+    if not (_GradState.enabled and input._requires_grad):
+        return None
+    d = input._data
+    node = node_cls()
+    node._next = (edge(input),)
+    node._shape, node._dtype, node._xp = d.shape, d.dtype, array_module(d)
+    node._dim, node._sizes = dim, tuple(sizes)
+    return node
+
+
+def _attach(piece, node, index: int, n: int) -> None:
+    """Make ``piece`` output ``index`` of the multi-output ``node``."""
+    piece._grad_fn, piece._requires_grad = OutputSlot(node, index, n), True
+    piece._multi_view = (type(node).__name__[:-len("Backward0")], index)
 
 
 def _pieces(input, dim: int, sizes, node_cls):
-    """Views of ``input`` along ``dim`` with the given sizes, one node per output."""
+    """Views of ``input`` along ``dim`` with the given sizes, all outputs of one node."""
     d = input._data
-    record = _GradState.enabled and input._requires_grad
+    node = _multi_output_node(input, dim, sizes, node_cls)
+    base = input if input._base is None else input._base
     out = []
     start = 0
     lead = (slice(None),) * dim
     for n in sizes:
         key = lead + (slice(start, start + n),)
         piece = _view_of(d[key], input, None)
-        if record:
-            node = node_cls()
-            node._next = (edge(input),)
-            node._shape, node._key = d.shape, key
-            piece._grad_fn, piece._requires_grad = node, True
-            piece._multi_view = (node_cls.__name__[:-len("Backward0")], len(out))
-        piece._base = input if input._base is None else input._base
+        if node is not None:
+            _attach(piece, node, len(out), len(sizes))
+        piece._base = base
         out.append(piece)
         start += n
     return tuple(out)
@@ -484,24 +532,20 @@ def chunk(input, chunks: int, dim: int = 0):
 
 
 def unbind(input, dim: int = 0):
-    """The slices along ``dim`` as a tuple of views (UnbindBackward0 each)."""
+    """The slices along ``dim`` as a tuple of views, all outputs of one UnbindBackward0."""
     d = input._data
     if d.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     dim = wrap_dim(dim, d.ndim)
-    record = _GradState.enabled and input._requires_grad
+    n = d.shape[dim]
+    node = _multi_output_node(input, dim, [1] * n, UnbindBackward0)
     base = input if input._base is None else input._base
     lead = (slice(None),) * dim
     out = []
-    for i in range(d.shape[dim]):
-        key = lead + (i, Ellipsis)
-        piece = _view_of(d[key], input, None)
-        if record:
-            node = UnbindBackward0()
-            node._next = (edge(input),)
-            node._shape, node._key = d.shape, key
-            piece._grad_fn, piece._requires_grad = node, True
-            piece._multi_view = ("Unbind", i)
+    for i in range(n):
+        piece = _view_of(d[lead + (i, Ellipsis)], input, None)
+        if node is not None:
+            _attach(piece, node, i, n)
         piece._base = base
         out.append(piece)
     return tuple(out)
