@@ -1502,3 +1502,4 @@ from ..ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose
 from ..ops.pool import (max_pool1d, max_pool2d, max_pool3d, avg_pool1d, avg_pool2d, avg_pool3d,  # noqa: E402,F401
                         adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,
                         adaptive_max_pool2d, pad, interpolate, upsample, upsample_nearest, upsample_bilinear)
+from ..ops.attention import scaled_dot_product_attention, multi_head_attention_forward  # noqa: E402,F401

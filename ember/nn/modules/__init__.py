@@ -14,6 +14,9 @@ from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
+from .rnn import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
 
 # NOTE: keep this last: every Module class imported above is exported by ``from .modules import *``.
 __all__ = [name for name, obj in list(globals().items())
