@@ -28,7 +28,7 @@ TENSOR_METHODS: dict = {}
 
 
 # ------------------------------------------------------------------------------------------
-# Array kernels (NumPy or CuPy): channels-first im2col and col2im
+# Array kernels (NumPy or CuPy): im2col, col2im and the layout changes around them
 # ------------------------------------------------------------------------------------------
 
 _WORKERS = min(4, os.cpu_count() or 1)
@@ -45,11 +45,11 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _over_batch(fn, xp, n: int, size: int) -> None:
-    """Run ``fn(batch_slice)`` over chunks of the batch, on worker threads for large NumPy arrays.
+def _in_chunks(fn, xp, n: int, size: int) -> None:
+    """Run ``fn(part)`` over slices ``part`` of axis 0 (length ``n``), on worker threads for large NumPy arrays.
 
-    NumPy releases the GIL inside copies and adds, so the memory-bound im2col/col2im
-    passes use every core, as PyTorch's kernels do; BLAS already does so for the GEMMs.
+    NumPy releases the GIL inside copies and adds, so the memory-bound im2col/col2im and
+    transpose passes use every core, as PyTorch's kernels do; BLAS already does so for the GEMMs.
     """
     global _POOL
     if xp is not _np or _WORKERS < 2 or n < 2 or size < _PARALLEL_MIN:
@@ -117,41 +117,86 @@ def _cropped(buf, lo, size):
     return array_module(buf).ascontiguousarray(buf[crop])
 
 
-def _im2col(x, kernel, stride, dilation, lo, hi, out, scratch: bool = False):
-    """(N, C, *in) -> contiguous columns (N, C, *kernel, *out) of the zero-padded input.
+def _column_key(part, offset, channels_first: bool):
+    """Index of kernel offset ``offset`` for rows ``part`` of the columns in either layout."""
+    return (part,) + offset if channels_first else (part, slice(None)) + offset
 
+
+def _im2col(x, kernel, stride, dilation, lo, hi, out, channels_first: bool = False, scratch: bool = False):
+    """Contiguous columns of the zero-padded input ``x`` (N, C, *in), one strided copy per kernel offset.
+
+    ``channels_first=False``: (N, C, *kernel, *out), the layout of ``F.unfold``.
+    ``channels_first=True``: (C, *kernel, N, *out), a (C*k, N*L) matrix, so that the whole batch
+    is one large GEMM (BLAS runs those near peak on every core; many small per-sample GEMMs do not).
     ``scratch``: the columns may come from the spare arrays (the caller gives them back).
     """
     xp = array_module(x)
     buf = _zero_padded(x, lo, hi)
     kernel, out = tuple(kernel), tuple(out)
-    shape = x.shape[:2] + kernel + out
+    n, c = x.shape[:2]
+    src = buf.swapaxes(0, 1) if channels_first else buf  # rows of the columns first
+    shape = (c,) + kernel + (n,) + out if channels_first else (n, c) + kernel + out
     cols = _scratch(xp, shape, x.dtype) if scratch else xp.empty(shape, dtype=x.dtype)
     offsets = _kernel_offsets(kernel)
 
-    def copy(batch):
+    def copy(part):
         for offset in offsets:
-            cols[(batch, slice(None)) + offset] = buf[(batch, slice(None)) + _window_slices(offset, stride, dilation,
-                                                                                           out)]
-    _over_batch(copy, xp, x.shape[0], cols.size)
+            cols[_column_key(part, offset, channels_first)] = \
+                src[(part, slice(None)) + _window_slices(offset, stride, dilation, out)]
+    _in_chunks(copy, xp, shape[0], cols.size)
     return cols
 
 
-def _col2im(cols, padded, stride, dilation):
-    """Adjoint of im2col: columns (N, C, *kernel, *out) summed into a new (N, C, *padded)."""
+def _col2im(cols, padded, stride, dilation, channels_first: bool = False):
+    """Adjoint of im2col: columns summed into a new (N, C, *padded), or (C, N, *padded) when ``channels_first``."""
     xp = array_module(cols)
     nd = len(padded)
-    kernel = cols.shape[2:2 + nd]
+    if channels_first:  # (C, *kernel, N, *out)
+        kernel, rows = cols.shape[1:1 + nd], (cols.shape[0], cols.shape[1 + nd])
+    else:  # (N, C, *kernel, *out)
+        kernel, rows = cols.shape[2:2 + nd], cols.shape[:2]
     out = cols.shape[2 + nd:]
-    buf = xp.zeros(cols.shape[:2] + tuple(padded), dtype=cols.dtype)
+    buf = xp.zeros(rows + tuple(padded), dtype=cols.dtype)
     offsets = _kernel_offsets(kernel)
 
-    def accumulate(batch):
+    def accumulate(part):
         for offset in offsets:
-            buf[(batch, slice(None)) + _window_slices(offset, stride, dilation, out)] += \
-                cols[(batch, slice(None)) + offset]
-    _over_batch(accumulate, xp, cols.shape[0], cols.size)
+            buf[(part, slice(None)) + _window_slices(offset, stride, dilation, out)] += \
+                cols[_column_key(part, offset, channels_first)]
+    _in_chunks(accumulate, xp, rows[0], cols.size)
     return buf
+
+
+def _channel_rows(x):
+    """(N, C, *spatial) -> contiguous (C, N * prod(spatial)): every channel one row over the whole batch."""
+    xp = array_module(x)
+    rows = xp.empty((x.shape[1], x.shape[0]) + x.shape[2:], dtype=x.dtype)
+    src = x.swapaxes(0, 1)
+
+    def copy(part):
+        rows[part] = src[part]
+    _in_chunks(copy, xp, rows.shape[0], rows.size)
+    return rows.reshape(x.shape[1], math.prod(rows.shape[1:]))
+
+
+def _batch_first(a, bias=None, lo=None, size=None):
+    """(C, N, *spatial) -> contiguous (N, C, *size) cropped at ``lo``, plus ``bias`` per channel, in one pass."""
+    xp = array_module(a)
+    nd = a.ndim - 2
+    src = a
+    if lo is not None and (any(lo) or tuple(a.shape[2:]) != tuple(size)):
+        src = a[(slice(None), slice(None)) + tuple(slice(s, s + n) for s, n in zip(lo, size))]
+    src = src.swapaxes(0, 1)
+    res = xp.empty(src.shape, dtype=a.dtype)
+    b = None if bias is None else bias.reshape((-1,) + (1,) * nd)
+
+    def copy(part):
+        if b is None:
+            res[part] = src[part]
+        else:
+            xp.add(src[part], b, out=res[part])
+    _in_chunks(copy, xp, res.shape[0], res.size)
+    return res
 
 
 def _grouped_weight(w, groups: int):
@@ -159,23 +204,14 @@ def _grouped_weight(w, groups: int):
     return w.reshape(groups, w.shape[0] // groups, math.prod(w.shape[1:]))
 
 
-def _grouped_matmul(w, x, out=None):
-    """``w (G, P, Q) @ x (N, G, Q, L)``: the stacked (N, G, P, L) product (into ``out`` when given)."""
-    xp = array_module(x)
-    if w.shape[0] == 1:  # (P, Q) @ (N, Q, L): one GEMM per sample, no group loop
-        return xp.matmul(w[0], x[:, 0], out=None if out is None else out[:, 0])[:, None]
-    return xp.matmul(w, x, out=out)
+def _by_group(rows, groups: int):
+    """A (G*R, M) matrix as (G, R, M)."""
+    return rows.reshape(groups, rows.shape[0] // groups, rows.shape[1])
 
 
-def _by_group(a, groups: int, rows: int):
-    """(N, G*rows, *spatial) array as (N, G, rows, L), L the spatial positions."""
-    return a.reshape(a.shape[0], groups, rows, math.prod(a.shape[2:]))
-
-
-def _cols_by_group(cols, groups: int, nd: int):
-    """Columns (N, G*Cg, *kernel, *out) as (N, G, Cg*k, L)."""
-    n, c = cols.shape[:2]
-    return cols.reshape(n, groups, c // groups * math.prod(cols.shape[2:2 + nd]), math.prod(cols.shape[2 + nd:]))
+def _column_matrix(cols, nd: int):
+    """Channels-first columns (C, *kernel, N, *out) as the (C*k, N*L) matrix they are."""
+    return cols.reshape(math.prod(cols.shape[:1 + nd]), math.prod(cols.shape[1 + nd:]))
 
 
 class _Geometry:
@@ -201,35 +237,30 @@ class _Geometry:
         return tuple(f - a - b for f, a, b in zip(full, self.lo, self.hi))
 
 
-def _add_bias(res, b) -> None:
-    if b is not None:
-        res += b.reshape((-1,) + (1,) * (res.ndim - 2))
-
-
 def _conv_forward(x, w, b, geo: _Geometry):
-    """Direct convolution on arrays; returns (output (N, O, *out), columns (N, C, *kernel, *out))."""
+    """Direct convolution on arrays: (output (N, O, *out), columns (C, *kernel, N, *out)).
+
+    One GEMM per group over the whole batch: ``weight (G, Og, Cg*k) @ columns (G, Cg*k, N*L)``,
+    then one pass that moves the batch axis first and adds the bias.
+    """
     kernel = w.shape[2:]
     n, g = x.shape[0], geo.groups
     out = geo.conv_out(x.shape[2:], kernel)
-    cols = _im2col(x, kernel, geo.stride, geo.dilation, geo.lo, geo.hi, out, scratch=True)  # (N, C, *k, *out)
-    res = _grouped_matmul(_grouped_weight(w, g), _cols_by_group(cols, g, len(kernel)))
-    res = res.reshape((n, w.shape[0]) + out)
-    _add_bias(res, b)
-    return res, cols
+    cols = _im2col(x, kernel, geo.stride, geo.dilation, geo.lo, geo.hi, out, channels_first=True, scratch=True)
+    res = array_module(x).matmul(_grouped_weight(w, g), _by_group(_column_matrix(cols, len(kernel)), g))
+    return _batch_first(res.reshape((w.shape[0], n) + out), b), cols
 
 
 def _conv_transpose_forward(x, w, b, geo: _Geometry):
-    """Transposed convolution on arrays: product to columns (N, Cout, *kernel, *in), then col2im."""
+    """Transposed convolution on arrays: product to columns (Cout, *kernel, N, *in), then col2im."""
     kernel = w.shape[2:]
     n, g = x.shape[0], geo.groups
     full = geo.transposed_full(x.shape[2:], kernel)
     out = geo.transposed_out(x.shape[2:], kernel)
     wm = _grouped_weight(w, g).swapaxes(1, 2)  # (G, Cout_g*k, Cin_g)
-    cols = _grouped_matmul(wm, _by_group(x, g, x.shape[1] // g))
-    cols = cols.reshape((n, w.shape[1] * g) + tuple(kernel) + tuple(x.shape[2:]))
-    res = _cropped(_col2im(cols, full, geo.stride, geo.dilation), geo.lo, out)
-    _add_bias(res, b)
-    return res
+    cols = array_module(x).matmul(wm, _by_group(_channel_rows(x), g))  # (G, Cout_g*k, N*Lin)
+    cols = cols.reshape((w.shape[1] * g,) + tuple(kernel) + (n,) + tuple(x.shape[2:]))
+    return _batch_first(_col2im(cols, full, geo.stride, geo.dilation, channels_first=True), b, geo.lo, out)
 
 
 # ------------------------------------------------------------------------------------------
@@ -256,55 +287,59 @@ class ConvolutionBackward0(Node):
         gd = g._data
         if gd.dtype != x._data.dtype:
             gd = gd.astype(x._data.dtype)
-        gx = gw = gb = None
-        if nb is not None:
-            gb = _wrap(gd.sum(axis=(0,) + tuple(range(2, gd.ndim))))
+        need_x, need_w, need_b = nx is not None, nw is not None, nb is not None
         if geo.transposed:
-            gx, gw = self._transposed_arrays(gd, x._data, w._data, nx is not None, nw is not None)
+            gx, gw, gb = self._transposed_arrays(gd, x._data, w._data, need_x, need_w, need_b)
         else:
-            gx, gw = self._direct_arrays(gd, x._data, w._data, nx is not None, nw is not None)
-        return (None if gx is None else _wrap(gx), None if gw is None else _wrap(gw), gb)
+            gx, gw, gb = self._direct_arrays(gd, x._data, w._data, need_x, need_w, need_b)
+        return tuple(None if a is None else _wrap(a) for a in (gx, gw, gb))
 
-    def _direct_arrays(self, gd, x, w, need_x, need_w):
+    def _direct_arrays(self, gd, x, w, need_x, need_w, need_b):
         geo = self._geo
         g = geo.groups
         kernel = w.shape[2:]
-        gm = _by_group(gd, g, w.shape[0] // g)  # (N, G, Og, L)
         xp = array_module(gd)
-        gx = gw = None
+        gm = _channel_rows(gd)  # (O, N*L), the layout of the forward's product
+        gx = gw = gb = None
+        if need_b:
+            gb = gm.sum(axis=1)
         if need_w:
             cols = self._cols
             if cols is None:
                 _, cols = _conv_forward(x, w, None, geo)
-            colsg = _cols_by_group(cols, g, len(kernel))
-            per_sample = _scratch(xp, gm.shape[:3] + colsg.shape[2:3], gd.dtype)
-            gw = xp.matmul(gm, colsg.swapaxes(2, 3), out=per_sample).sum(axis=0).reshape(w.shape)
-            _give_back(per_sample)
+            gw = xp.matmul(_by_group(gm, g), _by_group(_column_matrix(cols, len(kernel)), g).swapaxes(1, 2))
+            gw = gw.reshape(w.shape)
         if need_x:
             wm = _grouped_weight(w, g).swapaxes(1, 2)  # (G, Cg*k, Og)
-            spare = _scratch(xp, gm.shape[:2] + wm.shape[1:2] + gm.shape[3:], gd.dtype)
-            gcols = _grouped_matmul(wm, gm, out=spare).reshape(x.shape[:2] + tuple(kernel) + tuple(gd.shape[2:]))
+            spare = _scratch(xp, (g, wm.shape[1], gm.shape[1]), gd.dtype)
+            gcols = xp.matmul(wm, _by_group(gm, g), out=spare)
+            gcols = gcols.reshape((x.shape[1],) + tuple(kernel) + (x.shape[0],) + tuple(gd.shape[2:]))
             padded = tuple(s + a + b for s, a, b in zip(x.shape[2:], geo.lo, geo.hi))
-            gx = _cropped(_col2im(gcols, padded, geo.stride, geo.dilation), geo.lo, x.shape[2:])
+            gx = _batch_first(_col2im(gcols, padded, geo.stride, geo.dilation, channels_first=True), None, geo.lo,
+                              x.shape[2:])
             _give_back(spare)
-        return gx, gw
+        return gx, gw, gb
 
-    def _transposed_arrays(self, gd, x, w, need_x, need_w):
+    def _transposed_arrays(self, gd, x, w, need_x, need_w, need_b):
         geo = self._geo
         g = geo.groups
         kernel = w.shape[2:]
+        xp = array_module(gd)
         full = geo.transposed_full(x.shape[2:], kernel)
         hi = tuple(f - a - s for f, a, s in zip(full, geo.lo, gd.shape[2:]))
-        gcols = _im2col(gd, kernel, geo.stride, geo.dilation, geo.lo, hi, x.shape[2:])  # (N, Cout, *k, *in)
-        gm = _cols_by_group(gcols, g, len(kernel))  # (N, G, Cout_g*k, Lin)
-        gx = gw = None
+        gx = gw = gb = None
+        if need_b:
+            gb = gd.sum(axis=(0,) + tuple(range(2, gd.ndim)))
+        if not (need_x or need_w):
+            return gx, gw, gb
+        gcols = _im2col(gd, kernel, geo.stride, geo.dilation, geo.lo, hi, x.shape[2:], channels_first=True)
+        gm = _by_group(_column_matrix(gcols, len(kernel)), g)  # (G, Cout_g*k, N*Lin)
         if need_x:
-            wm = _grouped_weight(w, g)  # (G, Cin_g, Cout_g*k)
-            gx = _grouped_matmul(wm, gm).reshape(x.shape)
+            gx = xp.matmul(_grouped_weight(w, g), gm)  # (G, Cin_g, N*Lin)
+            gx = _batch_first(gx.reshape((x.shape[1], x.shape[0]) + tuple(x.shape[2:])))
         if need_w:
-            xm = _by_group(x, g, x.shape[1] // g)
-            gw = array_module(gd).matmul(xm, gm.swapaxes(2, 3)).sum(axis=0).reshape(w.shape)
-        return gx, gw
+            gw = xp.matmul(_by_group(_channel_rows(x), g), gm.swapaxes(1, 2)).reshape(w.shape)
+        return gx, gw, gb
 
     def _apply_graph(self, g, x, w):
         geo = self._geo
