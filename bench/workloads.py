@@ -135,6 +135,87 @@ def _adam(foreach):
     return make
 
 
+def _gpt_model(lib, vocab: int, block: int, n_embd: int, n_head: int, n_layer: int):
+    """A minGPT-style decoder (pre-norm blocks, causal self-attention, GELU MLP) built from ``lib.nn``."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1 = nn.LayerNorm(n_embd)
+            self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+            self.c_proj = nn.Linear(n_embd, n_embd)
+            self.ln_2 = nn.LayerNorm(n_embd)
+            self.c_fc = nn.Linear(n_embd, 4 * n_embd)
+            self.mlp_proj = nn.Linear(4 * n_embd, n_embd)
+
+        def forward(self, x):
+            b, t, c = x.shape
+            q, k, v = self.c_attn(self.ln_1(x)).split(n_embd, dim=2)
+            q, k, v = (z.view(b, t, n_head, c // n_head).transpose(1, 2) for z in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.c_proj(y.transpose(1, 2).contiguous().view(b, t, c))
+            return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x))))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(vocab, n_embd)
+            self.wpe = nn.Embedding(block, n_embd)
+            self.blocks = nn.Sequential(*[Block() for _ in range(n_layer)])
+            self.ln_f = nn.LayerNorm(n_embd)
+            self.lm_head = nn.Linear(n_embd, vocab, bias=False)
+
+        def forward(self, idx):
+            pos = lib.arange(idx.shape[1])
+            x = self.blocks(self.wte(idx) + self.wpe(pos))
+            return self.lm_head(self.ln_f(x))
+
+    return GPT()
+
+
+def gpt(lib):
+    """Char-level GPT: 2 layers, 4 heads, n_embd 128, block 64, vocab 256, batch 16; AdamW training step."""
+    import numpy as np
+    vocab, block, batch = 256, 64, 16
+    model = _gpt_model(lib, vocab, block, n_embd=128, n_head=4, n_layer=2)
+    _copy_weights(lib, model, 3)
+    rng = np.random.default_rng(0)
+    idx = lib.from_numpy(rng.integers(0, vocab, size=(batch, block + 1)).astype(np.int64))
+    x, y = idx[:, :-1], idx[:, 1:]
+    optimizer = lib.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)
+    loss_fn = lib.nn.functional.cross_entropy
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(x)
+        loss_fn(logits.view(-1, vocab), y.reshape(-1)).backward()
+        optimizer.step()
+
+    return step, 1
+
+
+def lstm(lib):
+    """LSTM(64, 256), sequence 32, batch 32 (batch_first), a Linear(256, 10) head on the last step,
+    CrossEntropyLoss; forward + backward + Adam step."""
+    nn = lib.nn
+    lstm_layer = nn.LSTM(64, 256, batch_first=True)
+    head = nn.Linear(256, 10)
+    model = nn.ModuleDict({"lstm": lstm_layer, "head": head})
+    _copy_weights(lib, model, 4)
+    x, y = _batch(lib, (32, 32, 64), 10)
+    optimizer = lib.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        out, _ = lstm_layer(x)
+        loss_fn(head(out[:, -1]), y).backward()
+        optimizer.step()
+
+    return step, 1
+
+
 # name -> (make, target ratio ember/PyTorch)
 WORKLOADS = {
     "tiny": (tiny, 1.0),
@@ -147,4 +228,6 @@ WORKLOADS = {
     # its multi-tensor (_foreach_*) implementation, for reference.
     "optim": (_adam(None), 1.0),
     "optim_foreach": (_adam(True), None),
+    "gpt": (gpt, 1.2),
+    "lstm": (lstm, 1.5),
 }
