@@ -281,6 +281,12 @@ def _erf(a):
 
 
 class GeluBackward0(Node):
+    _cdf = None  # Phi(x) of the exact form, kept by the forward
+
+    def _release(self) -> None:
+        super()._release()
+        self._cdf = None
+
     def apply(self, g):
         (x,) = self._saved_tensors()
         if self._approximate == "tanh":
@@ -288,14 +294,12 @@ class GeluBackward0(Node):
         if not _GradState.enabled:  # NOTE: no graph of the backward is recorded: array expression
             xd = x._data
             xp = array_module(xd)
-            cdf = _erf(xd * _SQRT1_2)
-            cdf += 1.0
-            cdf *= 0.5
             pdf = xp.exp(xd * xd * -0.5)
             pdf *= xd
             pdf *= _INV_SQRT_2PI
-            cdf += pdf
-            return (_wrap(g._data * cdf),)
+            pdf += self._cdf  # Phi(x) from the forward: erf is most of GELU's cost
+            pdf *= g._data
+            return (_wrap(pdf),)
         cdf = (x * _SQRT1_2).erf() * 0.5 + 0.5
         pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI
         return (g * (cdf + x * pdf),)
@@ -312,18 +316,27 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate != "none" and approximate != "tanh":
         raise RuntimeError("approximate argument must be either none or tanh.")
     d = _float_data(input, "GeluKernelImpl")
+    record = _needs_grad(input)
     if approximate == "none":
-        res = _erf(d * _SQRT1_2)
-        res += 1.0
+        cdf = _erf(d * _SQRT1_2)
+        cdf += 1.0
+        cdf *= 0.5
+        if record:
+            res = cdf * d  # cdf stays for the backward
+        else:
+            cdf *= d
+            res = cdf
     else:
         xp = array_module(d)
         res = xp.tanh((d + 0.044715 * d * d * d) * _SQRT_2_OVER_PI)
         res += 1.0
-    res *= d
-    res *= 0.5
-    if _needs_grad(input):
+        res *= d
+        res *= 0.5
+    if record:
         node = GeluBackward0()
         node._approximate = approximate
+        if approximate == "none":
+            node._cdf = cdf
         return _record(node, input, res)
     return _wrap(res)
 
