@@ -22,6 +22,7 @@ from ..ops._util import (Node, edge, SavedOutput, _GradState, _wrap, _make, grad
 from ..ops._util import inplace as _inplace
 from ..ops import nn as _nn_ops
 from ..ops import elementwise as _ew
+from ..ops.index import _add_at
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "elu", "elu_", "celu", "celu_", "selu",
@@ -712,18 +713,10 @@ class EmbeddingBackward0(Node):
         if not _GradState.enabled:  # NOTE: no graph of the backward is recorded: one scatter-add
             xp = array_module(rows._data)
             out = xp.zeros((self._num, self._dim), dtype=rows._data.dtype)
-            _scatter_add_rows(xp, out, idx, rows._data)
+            _add_at(out, idx, rows._data)
             return (_wrap(out),)
         zeros = _wrap(array_module(rows._data).zeros((self._num, self._dim), dtype=rows._data.dtype))
         return (zeros.index_add(0, _wrap(idx), rows),)
-
-
-def _scatter_add_rows(xp, out, idx, rows) -> None:
-    if xp is np:
-        np.add.at(out, idx, rows)
-    else:
-        import cupyx  # type: ignore
-        cupyx.scatter_add(out, idx, rows)
 
 
 def _check_indices(input: Tensor, fn: str):

@@ -169,3 +169,10 @@ def test_pairwise_distance(shapes, p, keepdim):
 def test_linear_functional():
     check(lambda T, x, w, b: _F(T).linear(x, w, b), rand(4, 3), rand(5, 3), rand(5))
     check(lambda T, x, w: _F(T).linear(x, w), rand(2, 4, 3), rand(5, 3))
+
+
+@pytest.mark.parametrize("num,count", [(7, 200), (300, 50), (1, 9)])
+def test_embedding_backward_many_repeats_matches_torch(num, count):
+    # the sorted run-sum scatter of the backward: unsorted, repeated and absent rows
+    idx = np.random.default_rng(num).integers(0, num, size=(4, count))
+    check(lambda T, w: _F(T).embedding(T.tensor(idx), w) * 1.5, rand(num, 6))

@@ -548,3 +548,8 @@ def test_grad_fn_names_of_index_ops():
     }
     for name, t in names.items():
         assert t.grad_fn.name() == name
+
+
+def test_index_add_dim0_repeats_on_3d_matches_torch():
+    idx = np.array([4, 0, 4, 4, 2, 0, 1])
+    check(lambda T, x, i, s: x.index_add(0, i, s), rand(5, 2, 3), idx, rand(7, 2, 3))
