@@ -53,19 +53,20 @@ def _lstm_forward(xd, steps, h0, c0, w_ih, w_hh, bias, w_hr):
     gates = xd @ (w_ih * scale[:, None]).T
     if bias is not None:
         gates += bias * scale
-    w_hh_t = (w_hh * scale[:, None]).T
+    w_hh_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)  # BLAS is faster on a contiguous operand
     w_hr_t = w_hr.T if w_hr is not None else None
     N, P = xd.shape[0], h0.shape[1]
     hprev, cprev, tanhc = xp.empty((N, P), xd.dtype), xp.empty((N, H), xd.dtype), xp.empty((N, H), xd.dtype)
     hh_all = xp.empty((N, H), xd.dtype) if w_hr is not None else None
     out = xp.empty((N, P), xd.dtype)
+    recurrent = xp.empty((h0.shape[0], 4 * H), xd.dtype)
     h, c = h0.copy(), c0.copy()
     for s, b in steps:
         e = s + b
         hp = hprev[s:e]
         hp[...] = h[:b]
         g = gates[s:e]
-        g += hp @ w_hh_t
+        g += xp.matmul(hp, w_hh_t, out=recurrent[:b])
         xp.tanh(g, out=g)
         sig = g[:, :3 * H]
         sig *= 0.5
@@ -87,13 +88,33 @@ def _lstm_forward(xd, steps, h0, c0, w_ih, w_hh, bias, w_hr):
     return out, h, c, (gates, hprev, cprev, tanhc, hh_all)
 
 
-def _lstm_backward(saved, steps, xd, w_ih, w_hh, w_hr, dout, dh, dc):
-    """Gradients (dx, dh0, dc0, dW_ih, dW_hh, dbias, dW_hr) in the internal gate order."""
+def _lstm_backward(saved, steps, xd, w_ih, w_hh, w_hr, dout, dh, dc, need_x: bool = True):
+    """Gradients (dx, dh0, dc0, dW_ih, dW_hh, dbias, dW_hr) in the internal gate order.
+
+    Every gate's local derivative is computed for all steps at once before the loop, so
+    each step only scales them by the incoming gradient: a handful of array calls per step.
+    """
     xp = array_module(xd)
     acts, hprev, cprev, tanhc, hh_all = saved
     H = w_ih.shape[0] // 4
-    dgates = xp.empty(acts.shape, acts.dtype)
+    n = acts.shape[0]
+    i, f, o, g = (acts[:, k * H:(k + 1) * H] for k in range(4))
+    # d gates = coef * dc for i, f, g and coef * dh for o (gate order i, f, o, g)
+    coef = xp.empty((n, 4, H), acts.dtype)
+    dsig = 1.0 - acts[:, :3 * H]
+    dsig *= acts[:, :3 * H]  # sigmoid'(z) = s (1 - s)
+    xp.multiply(dsig[:, :H], g, out=coef[:, 0])
+    xp.multiply(dsig[:, H:2 * H], cprev, out=coef[:, 1])
+    xp.multiply(dsig[:, 2 * H:], tanhc, out=coef[:, 2])
+    xp.multiply(g, g, out=coef[:, 3])
+    xp.subtract(1.0, coef[:, 3], out=coef[:, 3])
+    coef[:, 3] *= i  # tanh'(z) = 1 - t^2
+    through_c = 1.0 - tanhc * tanhc  # dh -> dc through h = o tanh(c)
+    through_c *= o
+    dgates = xp.empty((n, 4, H), acts.dtype)
     dh_all = xp.empty(hprev.shape, acts.dtype) if w_hr is not None else None
+    scratch = xp.empty(dc.shape, acts.dtype)
+    w_hh_g = w_hh.reshape(4, H, -1)
     for s, b in reversed(steps):
         e = s + b
         dht = dh[:b]
@@ -104,26 +125,21 @@ def _lstm_backward(saved, steps, xd, w_ih, w_hh, w_hr, dout, dh, dc):
             dhh = dht @ w_hr
         else:
             dhh = dht
-        a = acts[s:e]
-        tc = tanhc[s:e]
         dct = dc[:b]
-        dtanh = 1.0 - tc * tc
-        dtanh *= a[:, 2 * H:3 * H]
-        dtanh *= dhh
-        dct += dtanh
+        tmp = scratch[:b]
+        xp.multiply(through_c[s:e], dhh, out=tmp)
+        dct += tmp
         d = dgates[s:e]
-        xp.multiply(dct, a[:, 3 * H:], out=d[:, :H])
-        xp.multiply(dct, cprev[s:e], out=d[:, H:2 * H])
-        xp.multiply(dhh, tc, out=d[:, 2 * H:3 * H])
-        xp.multiply(dct, a[:, :H], out=d[:, 3 * H:])
-        sig = a[:, :3 * H]
-        d[:, :3 * H] *= sig - sig * sig
-        gg = a[:, 3 * H:]
-        d[:, 3 * H:] *= 1.0 - gg * gg
-        dct *= a[:, H:2 * H]
-        dh[:b] = d @ w_hh
+        xp.multiply(coef[s:e, 0], dct, out=d[:, 0])  # NOTE: one broadcast multiply for i, f is slower than two
+        xp.multiply(coef[s:e, 1], dct, out=d[:, 1])
+        xp.multiply(coef[s:e, 2], dhh, out=d[:, 2])
+        xp.multiply(coef[s:e, 3], dct, out=d[:, 3])
+        dct *= f[s:e]
+        xp.matmul(d.reshape(b, 4 * H), w_hh_g.reshape(4 * H, -1), out=dh[:b])
+    dgates = dgates.reshape(n, 4 * H)
     dw_hr = dh_all.T @ hh_all if w_hr is not None else None
-    return (dgates @ w_ih, dh, dc, dgates.T @ xd, dgates.T @ hprev, dgates.sum(0), dw_hr)
+    dx = dgates @ w_ih if need_x else None
+    return (dx, dh, dc, dgates.T @ xd, dgates.T @ hprev, dgates.sum(0), dw_hr)
 
 
 # ------------------------------------------------------------------------------------------
@@ -139,7 +155,7 @@ def _gru_forward(xd, steps, h0, w_ih, w_hh, b_ih, b_hh):
         gates += b_ih * scale
         gates[:, :2 * H] += b_hh[:2 * H] * 0.5
     b_hn = b_hh[2 * H:] if b_hh is not None else None
-    w_hh_t = (w_hh * scale[:, None]).T
+    w_hh_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)  # BLAS is faster on a contiguous operand
     N = xd.shape[0]
     hprev, hn_all, out = (xp.empty((N, H), xd.dtype) for _ in range(3))
     h = h0.copy()
@@ -170,7 +186,7 @@ def _gru_forward(xd, steps, h0, w_ih, w_hh, b_ih, b_hh):
     return out, h, (gates, hprev, hn_all)
 
 
-def _gru_backward(saved, steps, xd, w_ih, w_hh, dout, dh):
+def _gru_backward(saved, steps, xd, w_ih, w_hh, dout, dh, need_x: bool = True):
     xp = array_module(xd)
     acts, hprev, hn_all = saved
     H = w_ih.shape[0] // 3
@@ -198,7 +214,8 @@ def _gru_backward(saved, steps, xd, w_ih, w_hh, dout, dh):
         dht *= z
         dht += dhg @ w_hh
     dx_gates[:, :2 * H] = dh_gates[:, :2 * H]
-    return (dx_gates @ w_ih, dh, dx_gates.T @ xd, dh_gates.T @ hprev, dx_gates.sum(0), dh_gates.sum(0))
+    dx = dx_gates @ w_ih if need_x else None
+    return (dx, dh, dx_gates.T @ xd, dh_gates.T @ hprev, dx_gates.sum(0), dh_gates.sum(0))
 
 
 # ------------------------------------------------------------------------------------------
@@ -227,7 +244,7 @@ def _simple_forward(xd, steps, h0, w_ih, w_hh, bias, relu: bool):
     return acts.copy(), h, (acts, hprev)
 
 
-def _simple_backward(saved, steps, xd, w_ih, w_hh, dout, dh, relu: bool):
+def _simple_backward(saved, steps, xd, w_ih, w_hh, dout, dh, relu: bool, need_x: bool = True):
     xp = array_module(xd)
     acts, hprev = saved
     dacts = xp.empty(acts.shape, acts.dtype)
@@ -244,7 +261,7 @@ def _simple_backward(saved, steps, xd, w_ih, w_hh, dout, dh, relu: bool):
             xp.multiply(dht, 1.0 - a * a, out=d)
         dh[:b] = d @ w_hh
     db = dacts.sum(0)
-    return dacts @ w_ih, dh, dacts.T @ xd, dacts.T @ hprev, db, db
+    return (dacts @ w_ih if need_x else None), dh, dacts.T @ xd, dacts.T @ hprev, db, db
 
 
 # ------------------------------------------------------------------------------------------
@@ -315,19 +332,20 @@ def _array_backward(node, saved_tensors, grads):
     dout = _data(dout)
     dh = dhn._data.copy() if dhn is not None else xp.zeros(h0._data.shape, xd.dtype)
     mode, steps, saved = node._mode, node._steps, node._cache
+    need_x = node._next[0] is not None  # no input gradient: skip its (N, 4H) x (4H, I) product
     if mode == "LSTM":
         perm = _lstm_perm(xp, w_ih._data.shape[0] // 4)
         dc = dcn._data.copy() if dcn is not None else xp.zeros(c0._data.shape, xd.dtype)
         dx, dh0, dc0, dw_ih, dw_hh, db, dw_hr = _lstm_backward(
-            saved, steps, xd, w_ih._data[perm], w_hh._data[perm], _data(w_hr), dout, dh, dc)
+            saved, steps, xd, w_ih._data[perm], w_hh._data[perm], _data(w_hr), dout, dh, dc, need_x)
         dw_ih, dw_hh, db = _unpermute(dw_ih, perm), _unpermute(dw_hh, perm), _unpermute(db, perm)
         result = (dx, dh0, dc0, dw_ih, dw_hh, db, db, dw_hr)
     elif mode == "GRU":
-        dx, dh0, dw_ih, dw_hh, db_ih, db_hh = _gru_backward(saved, steps, xd, w_ih._data, w_hh._data, dout, dh)
+        dx, dh0, dw_ih, dw_hh, db_ih, db_hh = _gru_backward(saved, steps, xd, w_ih._data, w_hh._data, dout, dh, need_x)
         result = (dx, dh0, None, dw_ih, dw_hh, db_ih, db_hh, None)
     else:
         dx, dh0, dw_ih, dw_hh, db_ih, db_hh = _simple_backward(saved, steps, xd, w_ih._data, w_hh._data, dout, dh,
-                                                               mode == "RNN_RELU")
+                                                               mode == "RNN_RELU", need_x)
         result = (dx, dh0, None, dw_ih, dw_hh, db_ih, db_hh.copy(), None)
     return tuple(_wrap(g) if (g is not None and nxt is not None) else None for g, nxt in zip(result, node._next))
 
