@@ -521,3 +521,14 @@ def test_lbfgs_unknown_line_search():
 
     with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
         opt.step(closure)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam",
+                                  "Adadelta", "LBFGS"])
+def test_constructor_options_match_torch(name):
+    import inspect
+
+    def options(cls):
+        return [(p.name, p.default, p.kind) for p in inspect.signature(cls.__init__).parameters.values()]
+
+    assert options(getattr(optim, name)) == options(getattr(torch.optim, name))
