@@ -506,3 +506,28 @@ def test_mmap_load_is_copy_on_write(tmp_path):
     assert len(resaved) < len(before) + 200
     with pytest.raises(ValueError, match="f must be a file path in order to use the mmap argument"):
         ember.load(io.BytesIO(before), mmap=True)
+
+
+def test_save_into_a_missing_folder_or_onto_a_folder_raises_like_torch(tmp_path):
+    missing = tmp_path / "nodir" / "x.pt"
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match=f"Parent directory {tmp_path / 'nodir'} does not exist."):
+            lib.save({"a": lib.ones(2)}, missing)
+    (tmp_path / "folder").mkdir()
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match="Is a directory"):
+            lib.save({"a": lib.ones(2)}, tmp_path / "folder")
+    assert sorted(os.listdir(tmp_path)) == ["folder"] and os.listdir(tmp_path / "folder") == []
+
+
+def test_save_writes_through_a_symlink_and_keeps_the_file_mode(tmp_path):
+    target = tmp_path / "ckpt_10.pt"
+    ember.save({"step": 10}, target)
+    os.chmod(target, 0o640)
+    link = tmp_path / "latest.pt"
+    link.symlink_to(target.name)
+    ember.save({"step": 11, "w": ember.ones(2)}, link)
+    assert link.is_symlink()  # still the link, now pointing at the new contents
+    assert ember.load(target)["step"] == 11 and torch.load(link)["step"] == 11
+    assert (target.stat().st_mode & 0o777) == 0o640
+    assert sorted(os.listdir(tmp_path)) == ["ckpt_10.pt", "latest.pt"]
