@@ -254,6 +254,12 @@ class Optimizer:
         Optimizers implement ``_update_group(group)`` (the math of one parameter group) or
         override ``step`` itself (LBFGS).
         """
+        for group in self.param_groups:
+            if group.get("differentiable", False):
+                # NOTE: refused rather than run under no_grad, which would silently drop the graph
+                # through the update that differentiable=True asks for.
+                raise NotImplementedError(f"{type(self).__name__}(differentiable=True) is not supported by ember: "
+                                          "the update is not recorded by autograd")
         loss = self._evaluate_closure(closure)
         with self._no_grad():
             for group in self.param_groups:

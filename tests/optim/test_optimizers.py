@@ -588,3 +588,17 @@ def test_lbfgs_accepts_a_tensor_lr():
         results[lib.__name__] = [p.detach().numpy() for p in params]
     for e, t in zip(results["ember"], results["torch"]):
         np.testing.assert_allclose(e, t, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam",
+                                  "Adadelta"])
+def test_differentiable_step_is_refused_not_silently_untracked(name):
+    w = ember.tensor([1.0, 2.0], requires_grad=True)
+    p = w * 1.0  # differentiable=True accepts a non-leaf tensor, as in PyTorch
+    opt = getattr(optim, name)([p], lr=0.1, differentiable=True)
+    p.grad = ember.ones(2)
+    state_before = {k: v.tolist() for k, v in opt.state[p].items()}  # Adagrad's exists from the start
+    with pytest.raises(NotImplementedError, match=rf"{name}\(differentiable=True\) is not supported by ember"):
+        opt.step()
+    # refused before anything changed
+    assert p.tolist() == [1.0, 2.0] and {k: v.tolist() for k, v in opt.state[p].items()} == state_before
