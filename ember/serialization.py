@@ -27,6 +27,7 @@ import math
 import mmap as mmap_module
 import pickle
 import secrets
+import shutil
 import struct
 import sys
 import zipfile
@@ -373,14 +374,23 @@ def _write_atomically(path: str, write: Callable[[IO[bytes]], None]) -> None:
 
     An interrupted save leaves the previous checkpoint intact and no temporary file behind.
     """
-    folder = os.path.dirname(os.path.abspath(path))
+    # NOTE: a symlink is written through (as torch.save's open() does), not replaced by a file.
+    path = os.path.realpath(path)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise RuntimeError(f"Parent directory {folder} does not exist.")
+    if os.path.isdir(path):
+        raise RuntimeError(f"cannot save to {path}: open file failed with strerror: Is a directory")
     tmp_path = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    # NOTE: "xb" creates the file with the usual umask-derived mode (mkstemp would force 0600)
+    # NOTE: "xb" creates the file with the usual umask-derived mode (mkstemp would force 0600);
+    # an existing checkpoint's mode is kept, as overwriting it in place would keep it.
     try:
         with open(tmp_path, "xb") as out:
             write(out)
             out.flush()
             os.fsync(out.fileno())
+        with contextlib.suppress(OSError):
+            shutil.copymode(path, tmp_path)
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

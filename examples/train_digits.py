@@ -132,6 +132,8 @@ def main(argv=None) -> float:
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         generator.set_state(ckpt["generator"])
+        if "rng_state" in ckpt:  # the global generator drives dropout: restoring it makes the resume exact
+            ember.set_rng_state(ckpt["rng_state"])
         history, start_epoch = ckpt["history"], ckpt["epoch"]
         print(f"resumed from {ckpt_path} at epoch {start_epoch}")
 
@@ -149,6 +151,7 @@ def main(argv=None) -> float:
               f"test loss {test_loss:.4f} acc {test_acc:.4f}")
         ember.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
+                    "rng_state": ember.get_rng_state(),
                     "history": history, "epoch": epoch + 1}, ckpt_path)
     elapsed = time.perf_counter() - start
     if history["test_acc"]:

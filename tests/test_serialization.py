@@ -506,3 +506,78 @@ def test_mmap_load_is_copy_on_write(tmp_path):
     assert len(resaved) < len(before) + 200
     with pytest.raises(ValueError, match="f must be a file path in order to use the mmap argument"):
         ember.load(io.BytesIO(before), mmap=True)
+
+
+def test_save_into_a_missing_folder_or_onto_a_folder_raises_like_torch(tmp_path):
+    missing = tmp_path / "nodir" / "x.pt"
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match=f"Parent directory {tmp_path / 'nodir'} does not exist."):
+            lib.save({"a": lib.ones(2)}, missing)
+    (tmp_path / "folder").mkdir()
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match="Is a directory"):
+            lib.save({"a": lib.ones(2)}, tmp_path / "folder")
+    assert sorted(os.listdir(tmp_path)) == ["folder"] and os.listdir(tmp_path / "folder") == []
+
+
+def test_save_writes_through_a_symlink_and_keeps_the_file_mode(tmp_path):
+    target = tmp_path / "ckpt_10.pt"
+    ember.save({"step": 10}, target)
+    os.chmod(target, 0o640)
+    link = tmp_path / "latest.pt"
+    link.symlink_to(target.name)
+    ember.save({"step": 11, "w": ember.ones(2)}, link)
+    assert link.is_symlink()  # still the link, now pointing at the new contents
+    assert ember.load(target)["step"] == 11 and torch.load(link)["step"] == 11
+    assert (target.stat().st_mode & 0o777) == 0o640
+    assert sorted(os.listdir(tmp_path)) == ["ckpt_10.pt", "latest.pt"]
+
+
+def _training_checkpoint(lib):
+    """A real resumable checkpoint after a few Adam steps: model, optimizer, scheduler, epoch, history."""
+    lib.manual_seed(0)
+    model = lib.nn.Sequential(lib.nn.Linear(6, 5), lib.nn.BatchNorm1d(5), lib.nn.ReLU(), lib.nn.Linear(5, 3))
+    opt = lib.optim.Adam(model.parameters(), lr=1e-2, amsgrad=True)
+    sched = lib.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.normal(size=(16, 6)).astype(np.float32))
+    y = lib.tensor(rng.integers(0, 3, size=16))
+    for _ in range(3):
+        opt.zero_grad()
+        lib.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        sched.step()
+    return {"epoch": 3, "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(), "history": {"loss": [1.25, 0.5]}}
+
+
+def _records(data: bytes) -> dict:
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    return {name: archive.read(name) for name in archive.namelist() if not name.endswith("serialization_id")}
+
+
+def test_training_checkpoint_round_trips_ember_torch_ember_bit_for_bit():
+    first = to_bytes(_training_checkpoint(ember), ember.save)
+    in_torch = torch.load(io.BytesIO(first))  # PyTorch's default, weights_only=True
+    # PyTorch can resume from it: the state dicts fit its own model, optimizer and scheduler
+    reference = _training_checkpoint(torch)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.BatchNorm1d(5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    model.load_state_dict(in_torch["model"])
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2, amsgrad=True)
+    opt.load_state_dict(in_torch["optimizer"])
+    torch.optim.lr_scheduler.StepLR(opt, step_size=2).load_state_dict(in_torch["scheduler"])
+    assert opt.state_dict()["param_groups"] == reference["optimizer"]["param_groups"]
+    assert list(in_torch["optimizer"]["state"][0]) == list(reference["optimizer"]["state"][0])
+
+    back = ember.load(io.BytesIO(to_bytes(in_torch, torch.save)))
+    original = _training_checkpoint(ember)
+    assert back["epoch"] == 3 and back["history"] == original["history"]
+    assert back["scheduler"] == original["scheduler"]
+    assert back["optimizer"]["param_groups"] == original["optimizer"]["param_groups"]
+    for name, tensor in original["model"].items():
+        assert back["model"][name].dtype is tensor.dtype and raw_bytes(back["model"][name]) == raw_bytes(tensor)
+    for index, entry in original["optimizer"]["state"].items():
+        for key, tensor in entry.items():
+            assert raw_bytes(back["optimizer"]["state"][index][key]) == raw_bytes(tensor), (index, key)
+    # saved again by ember, every record of the archive is the same bytes as the first file
+    assert _records(to_bytes(back, ember.save)) == _records(first)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from .._backend import array_module
-from .optimizer import Optimizer, _decay_, _params_with_grad
+from .optimizer import Optimizer, _check_lr, _decay_, _params_with_grad
 
 __all__ = ["Adadelta"]
 
@@ -14,8 +14,7 @@ class Adadelta(Optimizer):
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0,
                  foreach: bool | None = None, *, capturable: bool = False, maximize: bool = False,
                  differentiable: bool = False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
         if not 0.0 <= eps:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from .._backend import array_module
-from .optimizer import Optimizer, _params_with_grad
+from .optimizer import Optimizer, _check_lr, _params_with_grad
 
 __all__ = ["Adagrad"]
 
@@ -14,8 +14,7 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False, fused: bool | None = None):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if not 0.0 <= lr_decay:
             raise ValueError(f"Invalid lr_decay value: {lr_decay}")
         if not 0.0 <= weight_decay:

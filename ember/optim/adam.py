@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 
 from .._backend import array_module
-from .optimizer import Optimizer, _decay_, _lerp_, _params_with_grad
+from .._tensor import Tensor
+from .optimizer import Optimizer, _check_lr, _decay_, _lerp_, _params_with_grad
 
 __all__ = ["Adam"]
 
@@ -17,6 +18,8 @@ class Adam(Optimizer):
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False,
                  fused: bool | None = None, decoupled_weight_decay: bool = False):
         _check_adam_args(lr, betas, eps, weight_decay)
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
                         fused=fused, decoupled_weight_decay=decoupled_weight_decay)
@@ -79,8 +82,7 @@ class Adam(Optimizer):
 
 def _check_adam_args(lr: float, betas, eps: float, weight_decay: float) -> None:
     """The hyperparameter checks Adam, AdamW, Adamax, NAdam and RAdam share (PyTorch's messages)."""
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
+    _check_lr(lr)
     if not 0.0 <= eps:
         raise ValueError(f"Invalid epsilon value: {eps}")
     if not 0.0 <= betas[0] < 1.0:

@@ -254,10 +254,16 @@ class Optimizer:
         Optimizers implement ``_update_group(group)`` (the math of one parameter group) or
         override ``step`` itself (LBFGS).
         """
+        for group in self.param_groups:
+            if group.get("differentiable", False):
+                # NOTE: refused rather than run under no_grad, which would silently drop the graph
+                # through the update that differentiable=True asks for.
+                raise NotImplementedError(f"{type(self).__name__}(differentiable=True) is not supported by ember: "
+                                          "the update is not recorded by autograd")
         loss = self._evaluate_closure(closure)
         with self._no_grad():
             for group in self.param_groups:
-                self._update_group(group)
+                self._update_group(_float_hyperparameters(group))
         return loss
 
     def _update_group(self, group: dict) -> None:
@@ -425,6 +431,33 @@ class Optimizer:
 
     def register_load_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> _RemovableHandle:
         return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
+
+def _check_lr(lr) -> None:
+    """PyTorch's learning-rate checks: a Tensor lr holds one element, and no lr is negative."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _has_tensor(value) -> bool:
+    return isinstance(value, Tensor) or (isinstance(value, tuple) and any(isinstance(v, Tensor) for v in value))
+
+
+def _as_float(value):
+    if isinstance(value, Tensor):
+        return float(value)
+    return tuple(float(v) if isinstance(v, Tensor) else v for v in value)
+
+
+def _float_hyperparameters(group: dict[str, Any]) -> dict[str, Any]:
+    """The group itself, or for one update a copy whose Tensor hyperparameters (a Tensor lr or
+    betas, which schedulers fill in place) are read as Python floats."""
+    if not any(_has_tensor(value) for key, value in group.items() if key != "params"):
+        return group
+    return {key: (_as_float(value) if key != "params" and _has_tensor(value) else value)
+            for key, value in group.items()}
 
 
 def _params_with_grad(group: dict[str, Any]) -> Iterable[Tensor]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from .._backend import array_module
-from .optimizer import Optimizer, _decay_, _lerp_, _params_with_grad
+from .optimizer import Optimizer, _check_lr, _decay_, _lerp_, _params_with_grad
 
 __all__ = ["RMSprop"]
 
@@ -14,8 +14,7 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
                  momentum: float = 0, centered: bool = False, capturable: bool = False,
                  foreach: bool | None = None, maximize: bool = False, differentiable: bool = False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
         if not 0.0 <= momentum:

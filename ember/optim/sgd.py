@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from .._backend import array_module
-from .optimizer import Optimizer, _params_with_grad
+from .optimizer import Optimizer, _check_lr, _params_with_grad
 
 __all__ = ["SGD"]
 
@@ -14,8 +14,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:

@@ -41,3 +41,31 @@ def test_checkpoint_loads_in_pytorch(tmp_path):
     state = torch.load(str(tmp_path / "checkpoint.pt"))  # weights_only=True: only safe globals in the file
     assert state["model"]["features.0.weight"].shape == (32, 1, 3, 3)
     assert state["optimizer"]["param_groups"][0]["params"] == list(range(8))  # 2 convs + 2 linears, weight and bias each
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    import numpy as np
+
+    import ember
+    example = _load_example()
+    example.main(["--epochs", "2", "--out", str(tmp_path / "full"), "--quiet"])
+
+    real_epoch, calls = example.train_one_epoch, []
+
+    def interrupted_in_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C after the first epoch's checkpoint was written
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(example, "train_one_epoch", interrupted_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        example.main(["--epochs", "2", "--out", str(tmp_path / "part"), "--quiet"])
+    monkeypatch.setattr(example, "train_one_epoch", real_epoch)
+    example.main(["--epochs", "2", "--out", str(tmp_path / "part"), "--quiet", "--resume"])
+
+    full = ember.load(str(tmp_path / "full" / "checkpoint.pt"))
+    part = ember.load(str(tmp_path / "part" / "checkpoint.pt"))
+    assert full["history"] == part["history"]
+    for name, value in full["model"].items():  # data order and dropout masks replayed exactly
+        np.testing.assert_array_equal(value.numpy(), part["model"][name].numpy(), err_msg=name)

@@ -181,3 +181,31 @@ def test_parameters_to_vector_noncontiguous_errors_like_torch():
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         U.parameters_to_vector([e])
     assert "view size is not compatible" in str(t_err.value)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1, 3.0])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_clip_grad_norm_half_precision_accumulates_in_float32_like_torch(norm_type, dtype):
+    rng = np.random.default_rng(4)
+    value = rng.normal(size=(30, 4)).astype(np.float32)
+    e = ember.nn.Parameter(ember.tensor(value).to(getattr(ember, dtype)))
+    t = torch.nn.Parameter(torch.tensor(value).to(getattr(torch, dtype)))
+    e.grad, t.grad = e.detach() * 3, t.detach() * 3
+    e_norm = U.clip_grad_norm_([e], 100.0, norm_type)
+    t_norm = torch.nn.utils.clip_grad_norm_([t], 100.0, norm_type)
+    assert e_norm.dtype is getattr(ember, dtype)
+    # summed in half precision the norm is several ulps off; accumulated in float32 it is exact
+    assert e_norm.item() == t_norm.item()
+
+
+@pytest.mark.parametrize("norm_type, foreach, message", [
+    (math.inf, None, "_foreach_norm cannot compute the infinity norm on an empty tensor"),
+    (math.inf, False, "linalg.vector_norm cannot compute the inf norm on an empty tensor"),
+    (-math.inf, None, "linalg.vector_norm cannot compute the -inf norm on an empty tensor"),
+])
+def test_clip_grad_norm_infinity_norm_of_empty_grad_errors_like_torch(norm_type, foreach, message):
+    for lib, utils in ((torch, torch.nn.utils), (ember, U)):
+        p = lib.nn.Parameter(lib.zeros(0))
+        p.grad = lib.zeros(0)
+        with pytest.raises(RuntimeError, match=message):
+            utils.clip_grad_norm_([p], 1.0, norm_type, foreach=foreach)

@@ -222,6 +222,38 @@ def test_seed002_manual_update_by_reference(style):
     assert model.w.grad is None
 
 
+def test_seed002_optimizer_step_updates_the_model_through_references():
+    """Seed 002 sections 2-3: SGD(model.parameters()) keeps the Parameter objects; step() changes
+    them in place, so the model sees the new values; the simplified SGD loops it shows do the same."""
+    class MyModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(ember.randn(3, 3))  # 可学习参数
+
+    model = MyModel()
+    optimizer = ember.optim.SGD(model.parameters(), lr=0.1)
+    assert optimizer.param_groups[0]["params"][0] is model.w  # a reference, not a copy
+    before, storage = model.w.detach().numpy().copy(), model.w.data_ptr()
+    y = model.w.sum()
+    y.backward()
+    optimizer.step()
+    np.testing.assert_allclose(model.w.detach().numpy(), before - 0.1, rtol=1e-6)
+    assert model.w.data_ptr() == storage and model.w.is_leaf and model.w.grad_fn is None
+
+    lr = 0.1
+    for param in optimizer.param_groups[0]["params"]:  # "SGD 的核心代码非常简单（简化版）"
+        if param.grad is None:
+            continue
+        param.data -= lr * param.grad.data
+    for p in optimizer.param_groups[0]["params"]:  # the section-3 version with add_(alpha=...)
+        d_p = p.grad
+        p.data.add_(d_p, alpha=-lr)
+    np.testing.assert_allclose(model.w.detach().numpy(), before - 0.3, rtol=1e-6)
+    assert next(model.parameters()) is model.w
+    optimizer.zero_grad()
+    assert model.w.grad is None
+
+
 def test_seed002_update_without_no_grad_is_recorded():
     # "param -= lr * param.grad" outside no_grad: PyTorch refuses it on a leaf that requires grad.
     w = nn.Parameter(ember.randn(3))

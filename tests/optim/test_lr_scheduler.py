@@ -272,3 +272,25 @@ def test_scheduler_drives_training():
         sched.step()
     assert p.item() == pytest.approx(1.0 - 1.0 - 0.5 - 0.25)
     assert opt.param_groups[0]["lr"] == 0.125
+
+
+SCHEDULER_CLASSES = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
+                     "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR",
+                     "OneCycleLR", "SequentialLR", "ChainedScheduler", "ReduceLROnPlateau"]
+
+
+@pytest.mark.parametrize("name", SCHEDULER_CLASSES)
+def test_constructor_arguments_match_torch(name):
+    import inspect
+
+    def arguments(cls):
+        return [(p.name, p.default) for p in inspect.signature(cls.__init__).parameters.values()]
+
+    assert arguments(getattr(E, name)) == arguments(getattr(T, name))
+
+
+def test_removed_verbose_argument_is_rejected_like_torch():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'verbose'"):
+        T.StepLR(_optimizer(torch), step_size=2, verbose=False)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'verbose'"):
+        E.StepLR(_optimizer(ember), step_size=2, verbose=False)

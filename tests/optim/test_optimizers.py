@@ -521,3 +521,84 @@ def test_lbfgs_unknown_line_search():
 
     with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
         opt.step(closure)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam",
+                                  "Adadelta", "LBFGS"])
+def test_constructor_options_match_torch(name):
+    import inspect
+
+    def options(cls):
+        return [(p.name, p.default, p.kind) for p in inspect.signature(cls.__init__).parameters.values()]
+
+    assert options(getattr(optim, name)) == options(getattr(torch.optim, name))
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam",
+                                  "Adadelta"])
+def test_tensor_lr_and_betas_match_torch_under_a_scheduler(name):
+    """A Tensor lr (and Tensor betas) as PyTorch documents them; the scheduler fills the lr in place."""
+    kwargs = {"momentum": 0.9} if name == "SGD" else {}
+    results = {}
+    for lib in (ember, torch):
+        values = np.random.default_rng(0).uniform(-1, 1, size=(3, 4)).astype(np.float32)
+        params = [lib.nn.Parameter(lib.tensor(values)), lib.nn.Parameter(lib.tensor(values[0] * 2))]
+        if name in ("Adam", "AdamW", "Adamax", "NAdam", "RAdam"):
+            kwargs["betas"] = (lib.tensor(0.8), lib.tensor(0.95))
+        lr = lib.tensor(0.05)
+        opt = getattr(lib.optim, name)(params, lr=lr, **kwargs)
+        sched = lib.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+        rng = np.random.default_rng(2)
+        for _ in range(4):
+            for p in params:
+                p.grad = lib.tensor(rng.uniform(-1, 1, size=tuple(p.shape)).astype(np.float32))
+            opt.step()
+            sched.step()
+        assert opt.param_groups[0]["lr"] is lr and float(lr) == pytest.approx(0.05 / 16)
+        results[lib.__name__] = [p.detach().numpy() for p in params]
+    for e, t in zip(results["ember"], results["torch"]):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+
+
+def test_tensor_lr_errors_match_torch():
+    for lib in (torch, ember):
+        p = lib.nn.Parameter(lib.ones(2))
+        with pytest.raises(ValueError, match="^Tensor lr must be 1-element$"):
+            lib.optim.SGD([p], lr=lib.tensor([0.1, 0.2]))
+        with pytest.raises(ValueError, match="^Tensor lr must be 1-element$"):
+            lib.optim.Adam([p], lr=lib.tensor([0.1, 0.2]))
+        with pytest.raises(ValueError, match="^lr as a Tensor is not supported for capturable=False and foreach=True$"):
+            lib.optim.AdamW([p], lr=lib.tensor(0.1), foreach=True)
+        lib.optim.Adagrad([p], lr=lib.tensor([0.1]))  # one element of any shape is fine
+
+
+def test_lbfgs_accepts_a_tensor_lr():
+    results = {}
+    for lib in (ember, torch):
+        params, loss_fn = _lbfgs_problem(lib, np.float64)
+        opt = lib.optim.LBFGS(params, lr=lib.tensor(0.5, dtype=lib.float64), max_iter=5)
+
+        def closure():
+            opt.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        results[lib.__name__] = [p.detach().numpy() for p in params]
+    for e, t in zip(results["ember"], results["torch"]):
+        np.testing.assert_allclose(e, t, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam",
+                                  "Adadelta"])
+def test_differentiable_step_is_refused_not_silently_untracked(name):
+    w = ember.tensor([1.0, 2.0], requires_grad=True)
+    p = w * 1.0  # differentiable=True accepts a non-leaf tensor, as in PyTorch
+    opt = getattr(optim, name)([p], lr=0.1, differentiable=True)
+    p.grad = ember.ones(2)
+    state_before = {k: v.tolist() for k, v in opt.state[p].items()}  # Adagrad's exists from the start
+    with pytest.raises(NotImplementedError, match=rf"{name}\(differentiable=True\) is not supported by ember"):
+        opt.step()
+    # refused before anything changed
+    assert p.tolist() == [1.0, 2.0] and {k: v.tolist() for k, v in opt.state[p].items()} == state_before

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import time
 import warnings
 
@@ -722,3 +723,14 @@ class Dies(edata.Dataset):
 def test_worker_dying_is_reported():
     with pytest.raises(RuntimeError, match=r"^DataLoader worker \(pid\(s\) \d+\) exited unexpectedly$"):
         list(edata.DataLoader(Dies(), num_workers=1))
+
+
+@pytest.mark.skipif(ember.cuda.is_available(), reason="the warning is for machines without a GPU")
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_pin_memory_is_accepted_and_warns_without_an_accelerator_like_torch(num_workers):
+    message = "'pin_memory' argument is set as true but no accelerator is found, then device pinned memory won't be used."
+    for D in (tdata, edata):
+        loader = D.DataLoader(list(range(5)), batch_size=2, pin_memory=True, num_workers=num_workers)
+        with pytest.warns(UserWarning, match=re.escape(message)):
+            batches = [b.tolist() for b in loader]
+        assert batches == [[0, 1], [2, 3], [4]]

@@ -18,23 +18,35 @@ __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_n
 _tensor_or_tensors = Union[Tensor, Iterable[Tensor]]
 
 
-def _vector_norm(array, p: float):
-    """``linalg.vector_norm`` of a flat array as a 0-d array of its dtype."""
+def _vector_norm(array, p: float, foreach: bool | None = None):
+    """``linalg.vector_norm`` of a flat array as a 0-d array of its dtype.
+
+    Half-precision inputs are accumulated in float32 and the result cast back, as PyTorch does.
+    """
     xp = array_module(array)
     if p == math.inf or p == -math.inf:
         if array.size == 0:
-            raise RuntimeError("_foreach_norm cannot compute the infinity norm on an empty tensor because the "
-                               "operation does not have an identity")
+            # NOTE: PyTorch's default (foreach) path names _foreach_norm for +inf only.
+            if p > 0 and foreach is not False:
+                raise RuntimeError("_foreach_norm cannot compute the infinity norm on an empty tensor because "
+                                   "the operation does not have an identity")
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {'inf' if p > 0 else '-inf'} norm on an "
+                               "empty tensor because the operation does not have an identity")
         magnitudes = xp.abs(array)
         return magnitudes.max() if p > 0 else magnitudes.min()
     if p == 0:
         return xp.asarray(xp.count_nonzero(array), dtype=array.dtype)
+    dtype = array.dtype
+    if dtype.itemsize < 4:
+        array = array.astype(xp.float32)
     if p == 1:
-        return xp.abs(array).sum()
-    if p == 2:
+        result = xp.abs(array).sum()
+    elif p == 2:
         flat = array.reshape(-1)
-        return xp.sqrt(xp.dot(flat, flat)) if flat.size else xp.zeros((), array.dtype)
-    return (xp.abs(array) ** p).sum() ** (1.0 / p)
+        result = xp.sqrt(xp.dot(flat, flat)) if flat.size else xp.zeros((), array.dtype)
+    else:
+        result = (xp.abs(array) ** p).sum() ** (1.0 / p)
+    return xp.asarray(result).astype(dtype)
 
 
 def get_total_norm(tensors: _tensor_or_tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
@@ -45,9 +57,9 @@ def get_total_norm(tensors: _tensor_or_tensors, norm_type: float = 2.0, error_if
     if len(tensors) == 0:
         from ..._factory import tensor
         return tensor(0.0)
-    norms = [_vector_norm(t._data, norm_type) for t in tensors]
+    norms = [_vector_norm(t._data, norm_type, foreach) for t in tensors]
     xp = array_module(norms[0])
-    total = _vector_norm(xp.stack([xp.asarray(n) for n in norms]), norm_type)
+    total = _vector_norm(xp.stack([xp.asarray(n) for n in norms]), norm_type, foreach)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so "
                            "it cannot be clipped. To disable this error and scale the gradients by the non-finite "

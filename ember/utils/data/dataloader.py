@@ -226,6 +226,9 @@ class _BaseDataLoaderIter:
         self._collate_fn = loader.collate_fn
         self._num_workers = loader.num_workers
         self._timeout = loader.timeout
+        if loader.pin_memory and not ember.cuda.is_available():
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
+                          "memory won't be used.", stacklevel=3)
         # drawn from the default (or the loader's) generator even without workers, so that
         # shuffled orders agree between num_workers=0 and num_workers>0 under one manual_seed
         self._base_seed = int(ember.empty((), dtype=ember.int64).random_(generator=loader.generator).item())
