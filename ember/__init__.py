@@ -93,9 +93,13 @@ builtins_bool = _builtins.bool
 
 
 def get_num_threads() -> int:
-    import os
-    return os.cpu_count() or 1
+    """Threads ember's own array passes use (``torch.get_num_threads``); BLAS follows OMP_NUM_THREADS."""
+    from .ops._parallel import get_threads
+    return get_threads()
 
 
 def set_num_threads(n: int) -> None:
-    """Accepted for compatibility; BLAS threads are set by the environment (OMP_NUM_THREADS)."""
+    """Threads for ember's own array passes (``torch.set_num_threads``); BLAS threads are set by the
+    environment (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS) before NumPy loads."""
+    from .ops._parallel import set_threads
+    set_threads(n)

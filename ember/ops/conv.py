@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 from .._backend import array_module, numpy as _np
 from ._util import Tensor, Node, edge, _GradState, _wrap, _make
+from ._parallel import in_chunks
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -30,38 +29,6 @@ TENSOR_METHODS: dict = {}
 # ------------------------------------------------------------------------------------------
 # Array kernels (NumPy or CuPy): im2col, col2im and the layout changes around them
 # ------------------------------------------------------------------------------------------
-
-_WORKERS = min(4, os.cpu_count() or 1)
-_POOL: ThreadPoolExecutor | None = None
-_PARALLEL_MIN = 1 << 18  # elements; below this, thread hand-off costs more than it saves
-
-
-def _forget_pool() -> None:
-    global _POOL
-    _POOL = None  # a forked child inherits the pool object but not its threads
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
-def _in_chunks(fn, xp, n: int, size: int) -> None:
-    """Run ``fn(part)`` over slices ``part`` of axis 0 (length ``n``), on worker threads for large NumPy arrays.
-
-    NumPy releases the GIL inside copies and adds, so the memory-bound im2col/col2im and
-    transpose passes use every core, as PyTorch's kernels do; BLAS already does so for the GEMMs.
-    """
-    global _POOL
-    if xp is not _np or _WORKERS < 2 or n < 2 or size < _PARALLEL_MIN:
-        fn(slice(None))
-        return
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(_WORKERS, thread_name_prefix="ember-conv")
-    chunks = min(_WORKERS, n)
-    bounds = [n * i // chunks for i in range(chunks + 1)]
-    for future in [_POOL.submit(fn, slice(a, b)) for a, b in zip(bounds, bounds[1:])]:
-        future.result()
-
 
 # Big scratch arrays (columns, column gradients) kept for the next call of the same shape: a
 # fresh multi-megabyte array is mapped from the OS and costs a page fault every 4 KiB, which
@@ -143,7 +110,7 @@ def _im2col(x, kernel, stride, dilation, lo, hi, out, channels_first: bool = Fal
         for offset in offsets:
             cols[_column_key(part, offset, channels_first)] = \
                 src[(part, slice(None)) + _window_slices(offset, stride, dilation, out)]
-    _in_chunks(copy, xp, shape[0], cols.size)
+    in_chunks(copy, xp, shape[0], cols.size)
     return cols
 
 
@@ -163,7 +130,7 @@ def _col2im(cols, padded, stride, dilation, channels_first: bool = False):
         for offset in offsets:
             buf[(part, slice(None)) + _window_slices(offset, stride, dilation, out)] += \
                 cols[_column_key(part, offset, channels_first)]
-    _in_chunks(accumulate, xp, rows[0], cols.size)
+    in_chunks(accumulate, xp, rows[0], cols.size)
     return buf
 
 
@@ -175,7 +142,7 @@ def _channel_rows(x):
 
     def copy(part):
         rows[part] = src[part]
-    _in_chunks(copy, xp, rows.shape[0], rows.size)
+    in_chunks(copy, xp, rows.shape[0], rows.size)
     return rows.reshape(x.shape[1], math.prod(rows.shape[1:]))
 
 
@@ -195,7 +162,7 @@ def _batch_first(a, bias=None, lo=None, size=None):
             res[part] = src[part]
         else:
             xp.add(src[part], b, out=res[part])
-    _in_chunks(copy, xp, res.shape[0], res.size)
+    in_chunks(copy, xp, res.shape[0], res.size)
     return res
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._backend import array_module, special_erf, special_erfinv
+from ._parallel import in_chunks
 from ._util import (Tensor, Node, edge, SavedOutput, _GradState, _wrap, _make, operands, grad_for,
                     float_array, inplace, inplace_ufunc, requires_grad_any, result_dtype, check_inplace_leaf,
                     as_tensor_like)
@@ -719,7 +720,16 @@ class ReluBackward0(Node):
     def apply(self, g):
         r = self._result()
         if not _GradState.enabled:  # NOTE: no graph of the backward is recorded: one ufunc, no bool->float copy
-            return (_wrap(np.multiply(g._data, r._data > 0, dtype=g._data.dtype)),)
+            gd, rd = g._data, r._data
+            if gd.shape != rd.shape or gd.ndim == 0:
+                return (_wrap(np.multiply(gd, rd > 0, dtype=gd.dtype)),)
+            xp = array_module(gd)
+            out = xp.empty(gd.shape, dtype=gd.dtype)
+
+            def mask(part):
+                xp.multiply(gd[part], rd[part] > 0, out=out[part], dtype=gd.dtype)
+            in_chunks(mask, xp, gd.shape[0], gd.size)
+            return (_wrap(out),)
         return (g * (r > 0),)
 
 
@@ -729,8 +739,14 @@ def relu(input):
     if d.dtype.kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
     xp = array_module(d)
-    out = xp.maximum(d, 0)
-    return _unary(input, out.astype(d.dtype, copy=False), ReluBackward0, save_output=True)
+    if d.ndim == 0:
+        return _unary(input, xp.maximum(d, 0).astype(d.dtype, copy=False), ReluBackward0, save_output=True)
+    out = xp.empty(d.shape, dtype=d.dtype)
+
+    def clamp(part):
+        xp.maximum(d[part], 0, out=out[part])
+    in_chunks(clamp, xp, d.shape[0], d.size)
+    return _unary(input, out, ReluBackward0, save_output=True)
 
 
 def _def_piecewise(name, forward, int_ok=True):

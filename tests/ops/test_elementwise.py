@@ -390,3 +390,21 @@ def test_isnan_isinf_isfinite_and_nan_to_num():
     vals = np.array([1.0, np.nan, np.inf, -np.inf, 0.0])
     check(lambda T, x: (x.isnan(), x.isinf(), x.isfinite(), x.isposinf(), x.isneginf(), x.nan_to_num(),
                         x.nan_to_num(nan=1.0, posinf=2.0, neginf=-2.0)), vals, grad=False)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_relu_split_over_threads_matches_torch(threads):
+    # big enough (> 2**18 elements) for the pass to be cut into slices, one per thread
+    previous = ember.get_num_threads()
+    ember.set_num_threads(threads)
+    try:
+        check(lambda T, x: T.relu(x), rand(7, 300, 130, dtype=np.float32))
+    finally:
+        ember.set_num_threads(previous)
+    assert ember.get_num_threads() == previous
+
+
+def test_set_num_threads_rejects_non_positive_like_torch():
+    for T in (ember, torch):
+        with pytest.raises(RuntimeError, match="set_num_threads expects a positive integer"):
+            T.set_num_threads(0)
