@@ -16,6 +16,7 @@ import numpy as np
 
 from .._backend import array_module
 from ._util import Tensor, Node, edge, _GradState, _wrap, _make, _scalar_type_name
+from ._parallel import in_chunks
 
 __all__: list = []
 
@@ -155,15 +156,23 @@ class _MaxPoolBackward(Node):
             d == 1 and s == k and o * s == n for d, s, k, o, n in zip(win.dilation, win.stride, win.kernel, win.out,
                                                                       win.size))
         buf = xp.empty(shape, dtype=gd.dtype) if tiled else xp.zeros(shape, dtype=gd.dtype)
-        if self._arg is not None:
-            hits = ((offset, self._arg == k) for k, offset in enumerate(win.offsets()))
+        arg = self._arg
+
+        def scatter(part):
+            gp, bp = gd[part], buf[part]
+            if arg is not None:
+                hits = ((offset, arg[part] == k) for k, offset in enumerate(win.offsets()))
+            else:  # NOTE: the exact winner search runs on whole arrays (part is everything)
+                hits = _winners(x._data, self._best, win)
+            for offset, hit in hits:
+                if disjoint:  # each input element is read by one window at most: write, no read-modify-write
+                    xp.multiply(gp, hit, out=bp[win.slices(offset)])
+                else:
+                    bp[win.slices(offset)] += gp * hit
+        if arg is not None:
+            in_chunks(scatter, xp, shape[0], buf.size)
         else:
-            hits = _winners(x._data, self._best, win)
-        for offset, hit in hits:
-            if disjoint:  # each input element is read by one window at most: write, no read-modify-write
-                xp.multiply(gd, hit, out=buf[win.slices(offset)])
-            else:
-                buf[win.slices(offset)] += gd * hit
+            scatter(slice(None))
         return (_wrap(buf[win.inner()]),)
 
 
@@ -258,19 +267,24 @@ def _window_max(d, win: _Window, need_arg: bool):
     """
     xp = array_module(d)
     buf = win.padded(d, _lowest(d.dtype))
-    best = arg = None
-    for k, offset in enumerate(win.offsets()):
-        v = buf[win.slices(offset)]
-        if best is None:
-            best = v.copy()
-            if need_arg:
-                arg = xp.zeros(best.shape, dtype=np.uint8 if math.prod(win.kernel) <= 256 else np.int64)
-            continue
-        if need_arg:  # k exceeds every earlier offset, so "k where v > best" is a branch-free maximum
-            step = (v > best).astype(arg.dtype)
-            step *= k
-            xp.maximum(arg, step, out=arg)
-        xp.maximum(best, v, out=best)  # maximum propagates NaN, as PyTorch
+    shape = d.shape[:2] + win.out
+    best = xp.empty(shape, dtype=d.dtype)
+    arg = xp.zeros(shape, dtype=np.uint8 if math.prod(win.kernel) <= 256 else np.int64) if need_arg else None
+
+    def reduce(part):
+        bp, src = best[part], buf[part]
+        ap = arg[part] if need_arg else None
+        for k, offset in enumerate(win.offsets()):
+            v = src[win.slices(offset)]
+            if k == 0:
+                bp[...] = v
+                continue
+            if need_arg:  # k exceeds every earlier offset, so "k where v > best" is a branch-free maximum
+                step = (v > bp).astype(ap.dtype)
+                step *= k
+                xp.maximum(ap, step, out=ap)
+            xp.maximum(bp, v, out=bp)  # maximum propagates NaN, as PyTorch
+    in_chunks(reduce, xp, shape[0], buf.size)
     if arg is not None:
         if d.dtype.kind in "fV" and xp.isnan(best).any():
             arg = None

@@ -238,3 +238,16 @@ def test_max_pool_tiled_and_strided_gradients():
     check(lambda T, x: F(T).max_pool2d(x, 2), rand(2, 3, 6, 8, dtype=np.float32))
     check(lambda T, x: F(T).max_pool2d(x, 2, stride=3), rand(2, 3, 8, 7))
     check(lambda T, x: F(T).max_pool2d(x, 2), rand(2, 3, 7, 9))  # the last row/column is read by no window
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_max_pool_split_over_threads_matches_torch(threads):
+    # > 2**18 elements: the window passes run in slices of the batch, one per thread
+    previous = ember.get_num_threads()
+    ember.set_num_threads(threads)
+    try:
+        x = rand(5, 8, 80, 82, dtype=np.float32)
+        check(lambda T, x: F(T).max_pool2d(x, 2, return_indices=True), x)
+        check(lambda T, x: F(T).max_pool2d(x, 3, stride=2), x)
+    finally:
+        ember.set_num_threads(previous)
