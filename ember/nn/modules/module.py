@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad, _GradState
 from ...autograd.function import Function
-from ..parameter import Parameter
+from ..parameter import Buffer, Parameter
 
 __all__ = ["Module"]
 
@@ -228,6 +228,9 @@ class Module:
             modules[name] = value
             return
         buffers = d.get("_buffers")
+        if isinstance(value, Buffer):
+            self.register_buffer(name, value, value.persistent)
+            return
         if buffers is not None and name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
@@ -427,7 +430,11 @@ class Module:
                 if param is None:
                     continue
                 # NOTE: swap the storage, not the object: optimizers hold these Parameter objects.
-                param._data = fn(param)._data
+                converted = fn(param)._data
+                if param._requires_grad and converted.dtype.kind not in "fV":
+                    raise RuntimeError("data set to a tensor that requires gradients must be floating point "
+                                       "or complex dtype")
+                param._data = converted
                 if param._grad is not None:
                     param._grad._data = fn(param._grad)._data
             for name, buf in self._buffers.items():
