@@ -831,16 +831,6 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return (x1 - x2 + eps).norm(p, last, keepdim=keepdim)
 
 
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """input @ weight.T + bias (``F.linear``)."""
-    try:
-        from .modules.linear import linear as _linear
-    except ImportError:
-        out = input.matmul(weight.mT)
-        return out if bias is None else out + bias
-    return _linear(input, weight, bias)
-
-
 # ------------------------------------------------------------------------------------------
 # Losses: reduction handling
 # ------------------------------------------------------------------------------------------
@@ -1503,3 +1493,34 @@ from ..ops.pool import (max_pool1d, max_pool2d, max_pool3d, avg_pool1d, avg_pool
                         adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,
                         adaptive_max_pool2d, pad, interpolate, upsample, upsample_nearest, upsample_bilinear)
 from ..ops.attention import scaled_dot_product_attention, multi_head_attention_forward  # noqa: E402,F401
+from .modules.linear import linear, bilinear  # noqa: E402,F401 - defined beside the layers that use them
+
+
+
+# PyTorch's *_with_indices always return (output, indices), whatever return_indices says.
+def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+                            return_indices: bool = False):
+    """``max_pool1d(..., return_indices=True)`` (``torch.nn.functional.max_pool1d_with_indices``)."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+                            return_indices: bool = False):
+    """``max_pool2d(..., return_indices=True)`` (``torch.nn.functional.max_pool2d_with_indices``)."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+                            return_indices: bool = False):
+    """``max_pool3d(..., return_indices=True)`` (``torch.nn.functional.max_pool3d_with_indices``)."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """``adaptive_max_pool1d(..., return_indices=True)`` (``torch.nn.functional.adaptive_max_pool1d_with_indices``)."""
+    return adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """``adaptive_max_pool2d(..., return_indices=True)`` (``torch.nn.functional.adaptive_max_pool2d_with_indices``)."""
+    return adaptive_max_pool2d(input, output_size, return_indices=True)
