@@ -41,6 +41,10 @@ def test_fans_match_torch(shape):
     lambda T: T.nn.init.dirac_(T.empty(3, 3, 3), groups=2),
     lambda T: T.nn.init.orthogonal_(T.empty(3)),
     lambda T: T.nn.init.sparse_(T.empty(3), 0.5),
+    lambda T: T.nn.init.uniform_(T.zeros(3, 4, dtype=T.int64)),
+    lambda T: T.nn.init.normal_(T.zeros(3, 4, dtype=T.int64)),
+    lambda T: T.nn.init.kaiming_uniform_(T.zeros(3, 4, dtype=T.int64)),
+    lambda T: T.nn.init.xavier_normal_(T.zeros(3, 4, dtype=T.int32)),
 ])
 def test_errors_match_torch(call):
     same_error(call)
