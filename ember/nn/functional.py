@@ -1290,7 +1290,8 @@ class BinaryCrossEntropyBackward0(Node):
         if nx is not None:
             gx = scale * (x - t) / ((1 - x) * x).clamp_min(1e-12)
         if nt is not None:
-            gt = scale * ((1 - x).log().clamp_min(-100) - x.log().clamp_min(-100))
+            # NOTE: unclamped, unlike the forward's logs: PyTorch's target gradient is +-inf at x = 0 or 1
+            gt = scale * ((1 - x).log() - x.log())
         return gx, gt
 
 
