@@ -507,6 +507,25 @@ def test_state_dict_hooks():
     assert calls == [["weight", "bias"]]
 
 
+def test_state_dict_post_hook_must_return_none_private_hook_may_replace():
+    def fn(T):
+        m = T.nn.Linear(1, 1)
+        m.register_state_dict_post_hook(lambda mod, sd, prefix, meta: {"replaced": T.ones(1)})
+        m.state_dict()
+    same_error(fn)
+    for T in (ember, torch):
+        m = T.nn.Linear(1, 1)
+        m._register_state_dict_hook(lambda mod, sd, prefix, meta: {"replaced": sd["bias"]})
+        assert list(m.state_dict()) == ["replaced"]
+
+        def drop_bias(mod, sd, prefix, meta):
+            del sd[prefix + "bias"]
+
+        m = T.nn.Linear(1, 1)
+        m.register_state_dict_post_hook(drop_bias)
+        assert list(m.state_dict()) == ["weight"]
+
+
 # -- hooks ------------------------------------------------------------------------------------
 def test_forward_hooks_modify_inputs_and_outputs():
     m = ember.nn.Linear(2, 2)
@@ -593,6 +612,25 @@ def test_full_backward_hook_without_input_grad():
     handle.remove()
     m(ember.ones(1, 3)).sum().backward()
     assert len(seen) == 1
+
+
+def test_full_backward_hook_reports_zeros_for_inputs_without_grad():
+    def run(T):
+        class Mul(T.nn.Module):
+            def forward(self, a, b, scale, c):
+                return a * b * scale
+
+        m = Mul()
+        seen = []
+        m.register_full_backward_hook(lambda mod, gi, go: seen.append(
+            [None if g is None else g.detach().numpy().tolist() for g in gi]))
+        b = T.tensor([[1.0, 2.0]], requires_grad=True)
+        m(T.tensor([[3.0, 4.0]]), b, 2.0, T.ones(3)).sum().backward()  # a and c do not require grad
+        m(b, T.tensor([[3.0, 4.0]]), 2.0, T.ones(3, requires_grad=True)).sum().backward()  # c unused
+        return seen
+
+    assert run(ember) == run(torch) == [[[[0.0, 0.0]], [[6.0, 8.0]], None, [0.0, 0.0, 0.0]],
+                                        [[[6.0, 8.0]], [[0.0, 0.0]], None, [0.0, 0.0, 0.0]]]
 
 
 def test_backward_hook_wrong_count_error():
