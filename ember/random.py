@@ -269,12 +269,21 @@ def _native_dtype(t):
     return D.float64 if t.dtype is D.float64 else D.float32
 
 
+def _require_float(t, kernel: str) -> None:
+    """PyTorch has no integer or bool kernel for the continuous samplers."""
+    if not t.dtype.is_floating_point:
+        from .ops._util import _scalar_type_name
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_scalar_type_name(t._data.dtype)}'")
+
+
 def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None):
+    _require_float(self, "check_uniform_bounds")
     arr = _draw_float(_gen(generator)._rng, "uniform", self.shape, _native_dtype(self))
     return _fill_inplace(self, (a + (b - a) * arr).astype(self._data.dtype))
 
 
 def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
+    _require_float(self, "normal_kernel_cpu")
     arr = _draw_float(_gen(generator)._rng, "normal", self.shape, _native_dtype(self))
     return _fill_inplace(self, (mean + std * arr).astype(self._data.dtype))
 
@@ -302,6 +311,7 @@ def geometric_(self, p: float, *, generator=None):
 
 
 def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator=None):
+    _require_float(self, "log_normal_cpu")
     return _fill_inplace(self, _gen(generator)._rng.lognormal(mean, std, size=self.shape).astype(self._data.dtype))
 
 

@@ -103,6 +103,14 @@ ERRORS = {
                              "cannot sample n_sample > prob_dist.size\\(-1\\) samples without replacement"),
     "multinomial negative": (lambda T: T.multinomial(T.tensor([-1.0, 1.0]), 1), RuntimeError,
                              "probability tensor contains either `inf`, `nan` or element < 0"),
+    "uniform_ int": (lambda T: T.zeros(3, dtype=T.int64).uniform_(), NotImplementedError,
+                     "\"check_uniform_bounds\" not implemented for 'Long'"),
+    "uniform_ bool": (lambda T: T.zeros(3, dtype=T.bool).uniform_(), NotImplementedError,
+                      "\"check_uniform_bounds\" not implemented for 'Bool'"),
+    "normal_ int": (lambda T: T.zeros(3, dtype=T.int32).normal_(), NotImplementedError,
+                    "\"normal_kernel_cpu\" not implemented for 'Int'"),
+    "log_normal_ uint8": (lambda T: T.zeros(3, dtype=T.uint8).log_normal_(), NotImplementedError,
+                          "\"log_normal_cpu\" not implemented for 'Byte'"),
 }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 import ember
 from .. import _dtype as D
-from .._backend import array_module, special_erf
+from .._backend import array_module, special_erf, to_numpy
 from .._tensor import Tensor
 from ..ops._util import (Node, edge, SavedOutput, _GradState, _wrap, _make, grad_for, wrap_dim,
                          _scalar_type_name)
@@ -786,6 +786,131 @@ def _embedding_grad_coef(idx, num, padding_idx, scale_grad_by_freq, dtype):
     return coef
 
 
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def _bag_ids(offsets, n: int, include_last_offset: bool):
+    """(number of bags, the bag of each of the ``n`` looked-up positions or -1 for none)."""
+    starts = offsets[:-1] if include_last_offset else offsets
+    ends = np.append(offsets[1:], n) if not include_last_offset else offsets[1:]
+    if starts.size > 1 and bool((np.diff(offsets) < 0).any()):
+        raise RuntimeError("embedding_bag: offsets have to be non-decreasing")
+    positions = np.arange(n)
+    bag = np.searchsorted(starts, positions, side="right") - 1
+    if starts.size:
+        bag[positions >= ends[-1]] = -1  # past the last offset with include_last_offset=True
+    return starts.size, bag
+
+
+def _bag_max(rows: Tensor, bag, n_bags: int) -> Tensor:
+    """Per bag and feature the first maximal row entry; empty bags give zeros."""
+    values = to_numpy(rows._data)
+    counts = np.bincount(bag, minlength=n_bags)
+    filled = np.flatnonzero(counts)
+    out = ember.zeros(n_bags, rows.shape[1], dtype=rows.dtype, device=rows.device)
+    if filled.size:
+        starts = np.concatenate(([0], np.cumsum(counts[filled])[:-1]))  # rows come bag by bag
+        maxima = np.maximum.reduceat(values, starts, axis=0)
+        rank = np.repeat(np.arange(filled.size), counts[filled])
+        where = np.where(values == maxima[rank], np.arange(values.shape[0])[:, None], values.shape[0])
+        first = np.minimum.reduceat(where, starts, axis=0)
+    else:  # still through gather and index_add, so that the result is part of the graph
+        first = np.zeros((0, rows.shape[1]), dtype=np.int64)
+    picked = rows.gather(0, ember.tensor(first, device=rows.device))
+    return out.index_add(0, ember.tensor(filled, device=rows.device), picked)
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
+                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """Sum, mean or max over bags of ``weight`` rows, without the bags' (N, L, D) intermediate
+    (``F.embedding_bag``); entries equal to ``padding_idx`` are left out, empty bags give zeros.
+
+    Composed from ``embedding``, ``index_add`` and ``gather``, so it needs no backward of its own.
+    """
+    if per_sample_weights is not None and input.size() != per_sample_weights.size():
+        raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then it "
+                         f"must have the same shape as the input ({input.shape})")
+    if weight.dim() != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.dim()}")
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                             f"fixed length sequences. However, found offsets of type {type(offsets)}")
+        if input.size(1) == 0:
+            raise RuntimeError("step must be nonzero")
+        offset_data = np.arange(0, input.numel(), input.size(1), dtype=np.int64)
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        offset_data = None
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    if mode not in _BAG_MODES:
+        raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if mode == "max" and sparse:
+        raise ValueError("max mode does not support sparse weights")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError("embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                  f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+                                  "GitHub.")
+    # every check runs before max_norm rescales weight in place
+    idx = to_numpy(_check_indices(input, "embedding_bag")).reshape(-1).astype(np.int64, copy=False)
+    if weight._data.dtype.kind not in "fV":
+        from .._tensor import legacy_type_name
+        raise RuntimeError("Expected tensor for argument #1 'weight' to have one of the following scalar types: "
+                           f"Half, BFloat16, Float, Double; but got {legacy_type_name(weight)} instead (while "
+                           "checking arguments for embedding_bag)")
+    if offset_data is None:
+        offset_data = to_numpy(_check_indices(offsets, "embedding_bag")).astype(np.int64, copy=False)
+        if offset_data.size and offset_data[0] != 0:
+            from .._tensor import legacy_type_name
+            raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+                               f"from position 0. However, got {offset_data[0]}\n[ {legacy_type_name(offsets)}{{}} ]")
+        if offset_data.size and offset_data[-1] > idx.size:
+            raise RuntimeError(f"offsets[-1] can not be greater than input's length {idx.size} but got "
+                               f"offsets[-1] of {offset_data[-1]}")
+    num = weight.size(0)
+    bad = np.flatnonzero((idx < 0) | (idx >= num))
+    if bad.size:
+        raise RuntimeError(f"Index {bad[0]} of input takes value {idx[bad[0]]} which is not in the valid range "
+                           f"[0, {num})")
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise RuntimeError(f"padding_idx must be within the number of embeddings, {-num} through {num - 1}, "
+                               f"but got {padding_idx}")
+        padding_idx = padding_idx + num if padding_idx < 0 else padding_idx
+    if per_sample_weights is not None and per_sample_weights.dtype != weight.dtype:
+        from .._tensor import legacy_type_name
+        raise RuntimeError("Expected tensor for argument #1 'weight' to have the same type as tensor for argument "
+                           f"#1 'per_sample_weights'; but type {legacy_type_name(weight)} does not equal "
+                           f"{legacy_type_name(per_sample_weights)} (while checking arguments for embedding_bag)")
+    n_bags, bag = _bag_ids(offset_data, idx.size, include_last_offset)
+    keep = bag >= 0
+    if padding_idx is not None:
+        keep &= idx != padding_idx
+    if max_norm is not None:
+        _embedding_renorm(weight, idx, max_norm, norm_type)
+    kept = np.flatnonzero(keep)
+    rows = embedding(ember.tensor(idx[kept], device=weight.device), weight, scale_grad_by_freq=scale_grad_by_freq)
+    bag = bag[kept]
+    if mode == "max":
+        return _bag_max(rows, bag, n_bags)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1)[ember.tensor(kept, device=weight.device)].unsqueeze(1)
+    out = ember.zeros(n_bags, weight.size(1), dtype=weight.dtype, device=weight.device)
+    out = out.index_add(0, ember.tensor(bag, device=weight.device), rows)
+    if mode == "mean":
+        counts = np.maximum(np.bincount(bag, minlength=n_bags), 1)
+        out = out / ember.tensor(counts[:, None], dtype=weight.dtype, device=weight.device)
+    return out
+
+
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding with a new last dim of ``num_classes`` (``F.one_hot``)."""
     d = tensor._data
@@ -835,16 +960,6 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     """||x1 - x2 + eps||_p along the last dim (``F.pairwise_distance``)."""
     last = max(x1.dim(), x2.dim()) - 1
     return (x1 - x2 + eps).norm(p, last, keepdim=keepdim)
-
-
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """input @ weight.T + bias (``F.linear``)."""
-    try:
-        from .modules.linear import linear as _linear
-    except ImportError:
-        out = input.matmul(weight.mT)
-        return out if bias is None else out + bias
-    return _linear(input, weight, bias)
 
 
 # ------------------------------------------------------------------------------------------
@@ -1306,7 +1421,8 @@ class BinaryCrossEntropyBackward0(Node):
         if nx is not None:
             gx = scale * (x - t) / ((1 - x) * x).clamp_min(1e-12)
         if nt is not None:
-            gt = scale * ((1 - x).log().clamp_min(-100) - x.log().clamp_min(-100))
+            # NOTE: unclamped, unlike the forward's logs: PyTorch's target gradient is +-inf at x = 0 or 1
+            gt = scale * ((1 - x).log() - x.log())
         return gx, gt
 
 
@@ -1509,3 +1625,34 @@ from ..ops.pool import (max_pool1d, max_pool2d, max_pool3d, avg_pool1d, avg_pool
                         adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,
                         adaptive_max_pool2d, pad, interpolate, upsample, upsample_nearest, upsample_bilinear)
 from ..ops.attention import scaled_dot_product_attention, multi_head_attention_forward  # noqa: E402,F401
+from .modules.linear import linear, bilinear  # noqa: E402,F401 - defined beside the layers that use them
+
+
+
+# PyTorch's *_with_indices always return (output, indices), whatever return_indices says.
+def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+                            return_indices: bool = False):
+    """``max_pool1d(..., return_indices=True)`` (``torch.nn.functional.max_pool1d_with_indices``)."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+                            return_indices: bool = False):
+    """``max_pool2d(..., return_indices=True)`` (``torch.nn.functional.max_pool2d_with_indices``)."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+                            return_indices: bool = False):
+    """``max_pool3d(..., return_indices=True)`` (``torch.nn.functional.max_pool3d_with_indices``)."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """``adaptive_max_pool1d(..., return_indices=True)`` (``torch.nn.functional.adaptive_max_pool1d_with_indices``)."""
+    return adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """``adaptive_max_pool2d(..., return_indices=True)`` (``torch.nn.functional.adaptive_max_pool2d_with_indices``)."""
+    return adaptive_max_pool2d(input, output_size, return_indices=True)

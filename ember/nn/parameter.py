@@ -51,5 +51,33 @@ class UninitializedParameter(Parameter):
         return Parameter.__new__(cls, None, requires_grad)
 
 
+class _BufferMeta(type):
+    # NOTE: ``Buffer(...)`` returns a plain Tensor marked ``_is_buffer``; isinstance looks at the mark.
+    def __instancecheck__(cls, instance) -> bool:
+        if cls is Buffer:
+            return isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False)
+        return super().__instancecheck__(instance)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """A tensor that a Module registers as a buffer when assigned as an attribute (``torch.nn.Buffer``).
+
+    ``Buffer(data=None, *, persistent=True)`` returns ``data`` detached (same storage, same
+    requires_grad), marked so that ``module.name = Buffer(...)`` calls ``register_buffer``
+    with this ``persistent`` flag.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data: Tensor | None = None, *, persistent: bool = True):
+        if data is None:
+            from .._factory import empty
+            data = empty(0)
+        tensor = data.detach().requires_grad_(data.requires_grad)
+        tensor.persistent = persistent
+        tensor._is_buffer = True
+        return tensor
+
+
 def is_lazy(param) -> bool:
     return isinstance(param, UninitializedParameter)

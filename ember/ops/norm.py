@@ -162,8 +162,10 @@ def _work_dtype(np_dtype):
 
 def _check_param_dtype(d, param: Tensor | None) -> None:
     if param is not None and param._data.dtype != d.dtype and d.dtype.itemsize != 2:
-        raise RuntimeError(f"mixed dtype (CPU): expect parameter to have scalar type of "
-                           f"{_scalar_type_name(d.dtype)}")
+        # NOTE: PyTorch words it two ways: a float32 input names the type, any other input does not
+        if d.dtype == _FLOAT32:
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
 
 
 def _count(shape, axes) -> int:

@@ -252,9 +252,9 @@ def unsqueeze(input, dim: int):
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
     """Merge dimensions ``start_dim..end_dim`` into one (``torch.flatten``)."""
     d = input._data
+    s, e = wrap_dim(start_dim, d.ndim), wrap_dim(end_dim, d.ndim)
     if d.ndim == 0:
         return reshape(input, 1)
-    s, e = wrap_dim(start_dim, d.ndim), wrap_dim(end_dim, d.ndim)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:

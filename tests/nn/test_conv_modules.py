@@ -61,6 +61,32 @@ def test_conv_transpose_output_size():
         e_mod(ember.randn(1, 2, 4, 4, dtype=ember.float64), output_size=(20, 20))
 
 
+@pytest.mark.parametrize("cls,xshape,output_size", [
+    ("ConvTranspose2d", (1, 3, 5, 5), (14, 12)),       # too large
+    ("ConvTranspose2d", (1, 3, 5, 5), [10, 12]),       # too small
+    ("ConvTranspose2d", (1, 3, 5, 5), (1, 4, 14, 12)),  # with the batch and channel sizes
+    ("ConvTranspose2d", (1, 3, 5, 5), (4, 14, 12)),    # neither 2 nor 4 sizes
+    ("ConvTranspose2d", (3, 5, 5), (2, 3)),           # unbatched: 2 or 3 sizes
+    ("ConvTranspose1d", (3, 5), [20]),                # PyTorch prints input.size()[2:] here
+])
+def test_conv_transpose_output_size_errors_match_torch(cls, xshape, output_size):
+    messages = []
+    for T in (ember, torch):
+        with pytest.raises(ValueError) as info:
+            getattr(T.nn, cls)(3, 4, 3, stride=2)(T.ones(xshape), output_size=output_size)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1].replace("torch.", "ember.")
+
+
+@pytest.mark.parametrize("cls,xshape,output_size", [
+    ("ConvTranspose2d", (1, 3, 5, 5), (1, 4, 12, 11)), ("ConvTranspose2d", (3, 5, 5), (4, 11, 12)),
+    ("ConvTranspose3d", (1, 3, 4, 4, 4), [10, 9, 10]),
+])
+def test_conv_transpose_output_size_forms(cls, xshape, output_size):
+    e_mod, t_mod = getattr(enn, cls)(3, 4, 3, stride=2).double(), getattr(torch.nn, cls)(3, 4, 3, stride=2).double()
+    _compare(e_mod, t_mod, rand(*xshape), output_size=output_size)
+
+
 @pytest.mark.parametrize("cls,args,kw,wshape", [
     ("Conv2d", (4, 6, (3, 2)), dict(groups=2), (6, 2, 3, 2)),
     ("Conv1d", (3, 4, 5), {}, (4, 3, 5)),

@@ -41,6 +41,10 @@ def test_fans_match_torch(shape):
     lambda T: T.nn.init.dirac_(T.empty(3, 3, 3), groups=2),
     lambda T: T.nn.init.orthogonal_(T.empty(3)),
     lambda T: T.nn.init.sparse_(T.empty(3), 0.5),
+    lambda T: T.nn.init.uniform_(T.zeros(3, 4, dtype=T.int64)),
+    lambda T: T.nn.init.normal_(T.zeros(3, 4, dtype=T.int64)),
+    lambda T: T.nn.init.kaiming_uniform_(T.zeros(3, 4, dtype=T.int64)),
+    lambda T: T.nn.init.xavier_normal_(T.zeros(3, 4, dtype=T.int32)),
 ])
 def test_errors_match_torch(call):
     same_error(call)
@@ -170,3 +174,57 @@ def test_half_precision_fill():
     init.orthogonal_(p)
     init.kaiming_uniform_(p, a=math.sqrt(5))
     assert p.dtype is ember.float16 and np.abs(p.detach().numpy()).max() <= 1 / 8 + 1e-3
+
+
+# -- every layer's default initialisation: PyTorch's distributions --------------------------------
+def _uniform_ok(values: np.ndarray, bound: float) -> None:
+    """Samples of U(-bound, bound): inside the bounds, reaching them, mean 0 and std bound/sqrt(3)."""
+    n = values.size
+    assert np.abs(values).max() <= bound
+    assert np.abs(values).max() > bound * (1 - 20 / n)
+    assert abs(values.mean()) < 5 * bound / math.sqrt(3 * n)
+    assert values.std() == pytest.approx(bound / math.sqrt(3), rel=0.05)
+
+
+@pytest.mark.parametrize("spec,fan_in", [
+    ("Linear(400, 300)", 400), ("Conv1d(16, 32, 5)", 80), ("Conv2d(16, 32, 3, groups=4)", 36),
+    ("Conv3d(8, 16, 3)", 216), ("ConvTranspose1d(16, 32, 5)", 160), ("ConvTranspose2d(16, 32, 3, groups=4)", 72),
+    ("ConvTranspose3d(8, 16, 3)", 432),
+])
+def test_default_weight_and_bias_init_is_kaiming_uniform_sqrt5(spec, fan_in):
+    ember.manual_seed(0)
+    module = eval("ember.nn." + spec)
+    bound = 1 / math.sqrt(fan_in)  # kaiming_uniform_(a=sqrt(5)): gain * sqrt(3 / fan_in) = 1 / sqrt(fan_in)
+    assert init._calculate_fan_in_and_fan_out(module.weight)[0] == fan_in
+    _uniform_ok(module.weight.detach().numpy().astype(np.float64), bound)
+    bias = module.bias.detach().numpy().astype(np.float64)
+    assert np.abs(bias).max() <= bound and len(set(bias.tolist())) == bias.size
+
+
+def test_default_bilinear_and_rnn_init_are_uniform():
+    ember.manual_seed(0)
+    bilinear = ember.nn.Bilinear(64, 30, 50)
+    _uniform_ok(bilinear.weight.detach().numpy().astype(np.float64), 1 / math.sqrt(64))
+    lstm = ember.nn.LSTM(30, 100)
+    for param in lstm.parameters():
+        assert np.abs(param.detach().numpy()).max() <= 1 / math.sqrt(100)
+    _uniform_ok(lstm.weight_hh_l0.detach().numpy().astype(np.float64), 1 / math.sqrt(100))
+
+
+def test_default_embedding_init_is_standard_normal_with_zero_padding_row():
+    ember.manual_seed(0)
+    weight = ember.nn.Embedding(5000, 40, padding_idx=7).weight.detach().numpy().astype(np.float64)
+    assert np.all(weight[7] == 0)
+    rows = np.delete(weight, 7, axis=0)
+    assert abs(rows.mean()) < 0.01 and rows.std() == pytest.approx(1.0, rel=0.02)
+    assert np.mean(np.abs(rows) < 1) == pytest.approx(0.6827, abs=0.01)  # normal, not uniform
+
+
+@pytest.mark.parametrize("spec", ["BatchNorm2d(7)", "LayerNorm(7)", "GroupNorm(1, 7)", "InstanceNorm1d(7, affine=True)",
+                                  "RMSNorm(7)", "PReLU(7)", "PReLU()"])
+def test_default_constant_inits_equal_torch(spec):
+    e_module, t_module = eval("ember.nn." + spec), eval("torch.nn." + spec)
+    e_state, t_state = e_module.state_dict(), t_module.state_dict()
+    assert list(e_state) == list(t_state)
+    for name, value in e_state.items():
+        np.testing.assert_array_equal(value.numpy(), t_state[name].numpy())

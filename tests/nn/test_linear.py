@@ -6,7 +6,7 @@ import pytest
 
 import ember
 from ember.nn.modules.linear import linear
-from tests.helpers import torch, rand, noncontiguous, gradcheck, assert_same
+from tests.helpers import torch, rand, noncontiguous, gradcheck, assert_same, check
 from tests.nn.test_module import same_error
 
 
@@ -129,6 +129,31 @@ def test_bilinear_gradcheck():
 @pytest.mark.parametrize("shapes", [((5, 2), (4, 3)), ((5, 3), (5, 3)), ((5, 2), (5, 2)), ((5, 2), (5, 1, 3))])
 def test_bilinear_errors(shapes):
     same_error(lambda T: T.nn.Bilinear(2, 3, 4)(T.zeros(*shapes[0]), T.zeros(*shapes[1])))
+
+
+@pytest.mark.parametrize("shapes", [((3, 2), (3, 3)), ((2,), (3,)), ((4, 5, 2), (4, 5, 3))])
+@pytest.mark.parametrize("bias", [True, False])
+def test_functional_bilinear_matches_torch(shapes, bias):
+    args = [rand(*shapes[0]), rand(*shapes[1]), rand(4, 2, 3)] + ([rand(4)] if bias else [])
+    check(lambda T, *xs: T.nn.functional.bilinear(*xs), *args)
+
+
+def test_functional_linear_and_bilinear_are_the_layer_functions():
+    from ember.nn.modules.linear import bilinear
+    assert ember.nn.functional.linear is linear
+    assert ember.nn.functional.bilinear is bilinear
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (2,), (4, 3, 2)])
+def test_functional_linear_one_dimensional_weight(shape):
+    # a 1-D weight is a single output feature that is dropped from the result
+    check(lambda T, x, w: T.nn.functional.linear(x, w), rand(*shape), rand(2))
+
+
+@pytest.mark.parametrize("shapes", [((3, 2), (3,), None), ((3, 2), (2,), (3,)), ((3, 2), (2,), ())])
+def test_functional_linear_one_dimensional_weight_errors(shapes):
+    x, w, b = shapes
+    same_error(lambda T: T.nn.functional.linear(T.ones(x), T.ones(w), None if b is None else T.ones(b)))
 
 
 def test_bilinear_init_bounds():

@@ -254,6 +254,17 @@ def test_binary_cross_entropy_clamps_log():
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_target_gradient_at_saturated_input(reduction):
+    # the forward clamps its logs at -100, the target gradient log(1 - x) - log(x) does not: +-inf at x = 0, 1
+    x = np.array([0.0, 1.0, 0.5, 0.25, 1e-300])
+    t = np.array([0.0, 1.0, 0.5, 0.3, 0.2])
+    check(lambda T, t: _F(T).binary_cross_entropy(T.tensor(x), t, reduction=reduction), t)
+    grad = ember.tensor(t, requires_grad=True)
+    _F(ember).binary_cross_entropy(ember.tensor(x), grad, reduction="sum").backward()
+    assert grad.grad[0].item() == float("inf") and grad.grad[1].item() == float("-inf")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("pos_weighted", [False, True])
 @pytest.mark.parametrize("shape", [(3, 4), (0, 4)])

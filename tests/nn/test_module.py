@@ -220,6 +220,42 @@ def test_buffer_assignment_routes_to_buffers():
     assert "running" not in dict(m.named_buffers())
 
 
+def test_buffer_class_registers_with_its_persistence():
+    def build(T):
+        m = T.nn.Module()
+        m.x = T.nn.Buffer(T.ones(1), persistent=False)
+        m.x = T.ones(3)  # stays a non-persistent buffer
+        m.q = T.nn.Buffer(T.ones(1))
+        m.register_buffer("zz", T.nn.Buffer(T.ones(1), persistent=False))  # the argument wins
+        return sorted(m._non_persistent_buffers_set), list(m.state_dict()), [n for n, _ in m.named_buffers()]
+
+    assert build(ember) == build(torch) == (["x"], ["q", "zz"], ["x", "q", "zz"])
+    data = ember.ones(2, requires_grad=True) * 2
+    buf = ember.nn.Buffer(data, persistent=False)
+    assert buf is not data and buf.grad_fn is None and buf.requires_grad and not buf.persistent
+    assert isinstance(buf, ember.nn.Buffer) and not isinstance(data, ember.nn.Buffer)
+    assert type(buf) is ember.Tensor
+    assert ember.nn.Buffer().shape == (0,)
+
+
+@pytest.mark.parametrize("existing", ["param", "module", "plain"])
+def test_buffer_class_over_other_attribute_errors_like_torch(existing):
+    def fn(T):
+        m = T.nn.Module()
+        m.a = {"param": lambda: T.nn.Parameter(T.ones(1)), "module": T.nn.ReLU, "plain": lambda: 1}[existing]()
+        m.a = T.nn.Buffer(T.ones(1))
+    same_error(fn)
+
+
+def test_buffer_class_before_init_errors_like_torch():
+    def fn(T):
+        class A(T.nn.Module):
+            def __init__(self):
+                self.x = T.nn.Buffer(T.ones(1))
+        A()
+    same_error(fn)
+
+
 def test_delattr_and_dir():
     e = make_net(ember)
     assert {"block", "layers", "steps", "plain", "training", "forward", "state_dict"} <= set(dir(e))
@@ -304,6 +340,18 @@ def test_updates_after_to_reach_the_model():
 
 def test_to_integer_dtype_error():
     same_error(lambda T: T.nn.Linear(2, 2).to(T.int64))
+
+
+def test_type_to_integer_with_grad_parameters_errors_before_changing_anything():
+    for lib in (ember, torch):
+        m = lib.nn.Sequential(lib.nn.Linear(1, 1), lib.nn.BatchNorm1d(1))
+        with pytest.raises(RuntimeError, match="requires gradients must be floating point"):
+            m.type(lib.int32)
+        assert [str(t.dtype).split(".")[-1] for t in m.state_dict().values()] == \
+            ["float32"] * 6 + ["int64"]
+    m = ember.nn.Linear(2, 2).requires_grad_(False)
+    m.type(ember.int32)  # allowed once nothing requires grad, as in PyTorch
+    assert m.weight.dtype is ember.int32 and isinstance(m.weight, ember.nn.Parameter)
 
 
 # -- state_dict ----------------------------------------------------------------------------------
@@ -459,6 +507,25 @@ def test_state_dict_hooks():
     assert calls == [["weight", "bias"]]
 
 
+def test_state_dict_post_hook_must_return_none_private_hook_may_replace():
+    def fn(T):
+        m = T.nn.Linear(1, 1)
+        m.register_state_dict_post_hook(lambda mod, sd, prefix, meta: {"replaced": T.ones(1)})
+        m.state_dict()
+    same_error(fn)
+    for T in (ember, torch):
+        m = T.nn.Linear(1, 1)
+        m._register_state_dict_hook(lambda mod, sd, prefix, meta: {"replaced": sd["bias"]})
+        assert list(m.state_dict()) == ["replaced"]
+
+        def drop_bias(mod, sd, prefix, meta):
+            del sd[prefix + "bias"]
+
+        m = T.nn.Linear(1, 1)
+        m.register_state_dict_post_hook(drop_bias)
+        assert list(m.state_dict()) == ["weight"]
+
+
 # -- hooks ------------------------------------------------------------------------------------
 def test_forward_hooks_modify_inputs_and_outputs():
     m = ember.nn.Linear(2, 2)
@@ -545,6 +612,25 @@ def test_full_backward_hook_without_input_grad():
     handle.remove()
     m(ember.ones(1, 3)).sum().backward()
     assert len(seen) == 1
+
+
+def test_full_backward_hook_reports_zeros_for_inputs_without_grad():
+    def run(T):
+        class Mul(T.nn.Module):
+            def forward(self, a, b, scale, c):
+                return a * b * scale
+
+        m = Mul()
+        seen = []
+        m.register_full_backward_hook(lambda mod, gi, go: seen.append(
+            [None if g is None else g.detach().numpy().tolist() for g in gi]))
+        b = T.tensor([[1.0, 2.0]], requires_grad=True)
+        m(T.tensor([[3.0, 4.0]]), b, 2.0, T.ones(3)).sum().backward()  # a and c do not require grad
+        m(b, T.tensor([[3.0, 4.0]]), 2.0, T.ones(3, requires_grad=True)).sum().backward()  # c unused
+        return seen
+
+    assert run(ember) == run(torch) == [[[[0.0, 0.0]], [[6.0, 8.0]], None, [0.0, 0.0, 0.0]],
+                                        [[[6.0, 8.0]], [[0.0, 0.0]], None, [0.0, 0.0, 0.0]]]
 
 
 def test_backward_hook_wrong_count_error():

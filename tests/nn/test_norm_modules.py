@@ -146,7 +146,10 @@ def test_batch_norm_module_errors():
     bn = enn.BatchNorm1d(3)
     with pytest.raises(RuntimeError, match="^running_mean should contain 4 elements not 3$"):
         bn(ember.randn(2, 4))
-    # as in PyTorch, the batch was counted before batch_norm's size check failed
+    # NOTE: PyTorch counts the batch before batch_norm's size check fails; ember changes no state on
+    # bad input (DESIGN.md, issue 3 item 7)
+    assert bn.num_batches_tracked.item() == 0
+    bn(ember.randn(2, 3))
     assert bn.num_batches_tracked.item() == 1
     bn2 = enn.BatchNorm2d(3)
     with pytest.raises(ValueError):

@@ -65,6 +65,26 @@ def test_return_indices_modules(spec, xshape):
     np.testing.assert_array_equal(ei.numpy(), ti.numpy())
 
 
+@pytest.mark.parametrize("name,args,xshape", [
+    ("max_pool1d_with_indices", (2, 1, 1), (2, 3, 7)),
+    ("max_pool2d_with_indices", (2,), (2, 3, 6, 5)),
+    ("max_pool2d_with_indices", (3, 2, 1, 1, True, False), (2, 3, 7, 7)),  # return_indices=False is ignored
+    ("max_pool3d_with_indices", (2,), (1, 2, 4, 4, 4)),
+    ("adaptive_max_pool1d_with_indices", (3,), (2, 3, 7)),
+    ("adaptive_max_pool2d_with_indices", ((3, 2),), (2, 3, 7, 5)),
+])
+def test_functional_with_indices_always_return_indices(name, args, xshape):
+    x = rand(*xshape)
+    ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (eo, ei), (to, ti) = getattr(enn.functional, name)(ex, *args), getattr(torch.nn.functional, name)(tx, *args)
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy())
+    assert ei.dtype == ember.int64
+    np.testing.assert_array_equal(ei.numpy(), ti.numpy())
+    eo.sum().backward()
+    to.sum().backward()
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy())
+
+
 def test_cnn_pipeline_matches_torch():
     """The benchmark network (smaller batch): Conv-ReLU-Conv-ReLU-MaxPool-Flatten-Linear-ReLU-Linear."""
     def build(nn):

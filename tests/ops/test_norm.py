@@ -355,3 +355,21 @@ def test_local_response_norm_gradcheck_and_errors():
     assert EF.local_response_norm(ember.randn(0, 3, 2), 2).shape == (0, 3, 2)
     with pytest.raises(ValueError, match=r"^Expected 3D or higher dimensionality {26}input \(got 2 dimensions\)$"):
         EF.local_response_norm(ember.randn(2, 3), 2)
+
+
+@pytest.mark.parametrize("input_dtype,param_dtype", [("float64", "float32"), ("float32", "float64")])
+@pytest.mark.parametrize("call", [
+    lambda T, x, p: T.nn.functional.batch_norm(x, T.zeros(4, dtype=p), T.ones(4, dtype=p), training=True),
+    lambda T, x, p: T.nn.functional.batch_norm(x, None, None, T.ones(4, dtype=p), None, training=True),
+    lambda T, x, p: T.nn.functional.layer_norm(x, (5,), T.ones(5, dtype=p)),
+    lambda T, x, p: T.nn.functional.group_norm(x, 2, T.ones(4, dtype=p), T.zeros(4, dtype=p)),
+    lambda T, x, p: T.nn.functional.instance_norm(x, weight=T.ones(4, dtype=p), bias=T.zeros(4, dtype=p)),
+])
+def test_mixed_dtype_error_wording_matches_torch(call, input_dtype, param_dtype):
+    messages = []
+    for T in (ember, torch):
+        with pytest.raises(RuntimeError) as info:
+            call(T, T.ones(3, 4, 5, dtype=getattr(T, input_dtype)), getattr(T, param_dtype))
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    assert messages[0].startswith("mixed dtype (CPU): ")

@@ -27,6 +27,19 @@ def test_view_family(shape):
     check(lambda T, x: x[None].squeeze(0).t() if x.dim() == 2 else x.squeeze(), rand(*shape))
 
 
+@pytest.mark.parametrize("dims", [(0, -1), (0, 0), (-1, -1)])
+def test_flatten_zero_dim(dims):
+    check(lambda T, x: T.flatten(x, *dims), np.array(1.5))
+
+
+@pytest.mark.parametrize("dims", [(1, -1), (0, 1)])
+def test_flatten_zero_dim_out_of_range(dims):
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-1, 0\], but got 1\)"):
+        ember.tensor(1.5).flatten(*dims)
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-1, 0\], but got 1\)"):
+        ember.nn.Flatten()(ember.tensor(1.5))
+
+
 def test_expand_error_names_legacy_type():
     with pytest.raises(RuntimeError, match=r"expand\(ember.FloatTensor\{\[2, 1, 4\]\}, size=\[4\]\): the number "
                                            r"of sizes provided \(1\) must be greater or equal"):

@@ -87,17 +87,21 @@ class _BatchNorm(_NormBase):
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked)
+        count_batch = self.training and self.track_running_stats and self.num_batches_tracked is not None
+        if count_batch and self.momentum is None:  # cumulative moving average over the batches so far
+            factor = 1.0 / (float(self.num_batches_tracked) + 1)
         # batch statistics in training mode, and in eval mode when there are no running ones
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         # the running statistics are passed when they are used or should be updated
         pass_running = not self.training or self.track_running_stats
-        return batch_norm(input, self.running_mean if pass_running else None,
-                          self.running_var if pass_running else None, self.weight, self.bias,
-                          use_batch_stats, factor, self.eps)
+        output = batch_norm(input, self.running_mean if pass_running else None,
+                            self.running_var if pass_running else None, self.weight, self.bias,
+                            use_batch_stats, factor, self.eps)
+        # NOTE: counted once batch_norm has accepted the input (PyTorch counts first, so a bad
+        # input there still bumps num_batches_tracked); an error leaves every buffer as it was.
+        if count_batch:
+            self.num_batches_tracked.add_(1)
+        return output
 
 
 class BatchNorm1d(_BatchNorm):

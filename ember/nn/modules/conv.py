@@ -170,18 +170,21 @@ class _ConvTranspose(_ConvNd):
         if output_size is None:
             return self.output_padding
         nd = self._nd
-        output_size = list(output_size)[-nd:]
-        spatial = input.shape[-nd:]
-        result = []
-        for i in range(nd):
-            smallest = ((spatial[i] - 1) * self.stride[i] - 2 * self.padding[i] +
-                        self.dilation[i] * (self.kernel_size[i] - 1) + 1)
-            largest = smallest + self.stride[i] - 1
-            if not smallest <= output_size[i] <= largest:
+        non_spatial = 2 if input.dim() == nd + 2 else 1
+        if len(output_size) == non_spatial + nd:
+            output_size = output_size[non_spatial:]
+        if len(output_size) != nd:
+            raise ValueError(f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must have {nd} or "
+                             f"{non_spatial + nd} elements (got {len(output_size)})")
+        smallest = [(input.size(d + non_spatial) - 1) * self.stride[d] - 2 * self.padding[d]
+                    + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(nd)]
+        largest = [size + self.stride[d] - 1 for d, size in enumerate(smallest)]
+        for d in range(nd):
+            if not smallest[d] <= output_size[d] <= largest[d]:
+                # NOTE: PyTorch prints input.size()[2:] even for an unbatched input
                 raise ValueError(f"requested an output size of {output_size}, but valid sizes range from "
-                                 f"{[smallest]} to {[largest]} (for an input of {list(spatial)})")
-            result.append(output_size[i] - smallest)
-        return tuple(result)
+                                 f"{smallest} to {largest} (for an input of {input.size()[2:]})")
+        return tuple(output_size[d] - smallest[d] for d in range(nd))
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
         output_padding = self._output_padding(input, output_size)

@@ -19,11 +19,13 @@ __all__ = ["Identity", "Linear", "Bilinear"]
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` over the last dimension (``torch.nn.functional.linear``)."""
-    if input._data.ndim == 2:  # the hot path: one BLAS call
+    if input._data.ndim == 2 and weight._data.ndim == 2:  # the hot path: one BLAS call
         return addmm(bias, input, weight.t()) if bias is not None else mm(input, weight.t())
     if input.dim() == 0 or weight.dim() == 0:
         raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {input.dim()}D "
                            f"and {weight.dim()}D")
+    if weight.dim() == 1 and bias is None:  # a 1-D weight is one output feature, dropped: input @ weight
+        return input.matmul(weight)
     in_features = input.shape[-1]
     batch_shape = input.shape[:-1]
     rows = math.prod(batch_shape)

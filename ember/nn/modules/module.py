@@ -13,10 +13,11 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 from typing import Any, Callable, Iterator
 
+from ..._factory import zeros_like
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad, _GradState
 from ...autograd.function import Function
-from ..parameter import Parameter
+from ..parameter import Buffer, Parameter
 
 __all__ = ["Module"]
 
@@ -79,6 +80,18 @@ def _register_hook(hooks: dict, hook: Callable, prepend: bool, extra_dicts=()) -
     if prepend:
         hooks.move_to_end(handle.id, last=False)
     return handle
+
+
+class _PublicStateDictHook:
+    """A hook from ``register_state_dict_post_hook``: unlike the private form, it must return None."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook: Callable):
+        self.hook = hook
+
+    def __call__(self, *args):
+        return self.hook(*args)
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -228,6 +241,9 @@ class Module:
             modules[name] = value
             return
         buffers = d.get("_buffers")
+        if isinstance(value, Buffer):
+            self.register_buffer(name, value, value.persistent)
+            return
         if buffers is not None and name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
@@ -427,7 +443,11 @@ class Module:
                 if param is None:
                     continue
                 # NOTE: swap the storage, not the object: optimizers hold these Parameter objects.
-                param._data = fn(param)._data
+                converted = fn(param)._data
+                if param._requires_grad and converted.dtype.kind not in "fV":
+                    raise RuntimeError("data set to a tensor that requires gradients must be floating point "
+                                       "or complex dtype")
+                param._data = converted
                 if param._grad is not None:
                     param._grad._data = fn(param._grad)._data
             for name, buf in self._buffers.items():
@@ -510,6 +530,8 @@ class Module:
         for hook in self._state_dict_hooks.values():
             result = hook(self, destination, prefix, local_metadata)
             if result is not None:
+                if isinstance(hook, _PublicStateDictHook):
+                    raise RuntimeError("state_dict post-hook must return None")
                 destination = result
         return destination
 
@@ -624,9 +646,12 @@ class Module:
         return _register_hook(self._state_dict_pre_hooks, hook, False)
 
     def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
-        return _register_hook(self._state_dict_hooks, hook, False)
+        """``hook(module, state_dict, prefix, local_metadata)`` after saving; it edits state_dict in place."""
+        return _register_hook(self._state_dict_hooks, _PublicStateDictHook(hook), False)
 
-    _register_state_dict_hook = register_state_dict_post_hook
+    def _register_state_dict_hook(self, hook: Callable) -> RemovableHandle:
+        """The older private form: the hook may return a new state_dict."""
+        return _register_hook(self._state_dict_hooks, hook, False)
 
     def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, state_dict, prefix, local_metadata, strict, missing, unexpected, errors)``."""
@@ -778,6 +803,7 @@ class _BackwardHookState:
         self.module = module
         self.n_inputs = 0
         self.input_positions: list[int] = []
+        self.constant_inputs: list = []
         self.grad_outputs = None
 
     def wrap_inputs(self, args: tuple) -> tuple:
@@ -785,6 +811,8 @@ class _BackwardHookState:
         self.input_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
         if not self.input_positions:
             return args
+        # NOTE: PyTorch reports zeros (not None) for the tensor inputs that do not require grad
+        self.constant_inputs = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor) and not a.requires_grad]
         wrapped = _BackwardHookFunction.apply(self._on_input_grads, *(args[i] for i in self.input_positions))
         args = list(args)
         for position, tensor in zip(self.input_positions, wrapped):
@@ -839,6 +867,11 @@ class _BackwardHookState:
 
     def _on_input_grads(self, grads: tuple) -> tuple:
         grad_inputs = self._pack(self.input_positions, grads, self.n_inputs)
+        if self.constant_inputs:
+            grad_inputs = list(grad_inputs)
+            for position, tensor in self.constant_inputs:
+                grad_inputs[position] = zeros_like(tensor)
+            grad_inputs = tuple(grad_inputs)
         for hook in list(self.module._backward_hooks.values()):
             result = hook(self.module, grad_inputs, self.grad_outputs)
             if result is None:
