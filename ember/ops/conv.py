@@ -418,14 +418,18 @@ def _resolve_padding(padding, nd: int, kernel, dilation, stride):
     return pad, pad
 
 
-def _check_dtypes(x: Tensor, w: Tensor, b) -> None:
+def _check_dtypes(x: Tensor, w: Tensor, b, transposed: bool = False) -> None:
     from ._util import _scalar_type_name
+    from .linalg import _cpp_name
     if x._data.dtype != w._data.dtype:
         raise RuntimeError(f"expected scalar type {_scalar_type_name(x._data.dtype)} but found "
                            f"{_scalar_type_name(w._data.dtype)}")
     if b is not None and b._data.dtype != x._data.dtype:
-        raise RuntimeError(f"expected scalar type {_scalar_type_name(x._data.dtype)} but found "
-                           f"{_scalar_type_name(b._data.dtype)}")
+        if transposed:
+            raise RuntimeError(f"expected scalar type {_scalar_type_name(x._data.dtype)} but found "
+                               f"{_scalar_type_name(b._data.dtype)}")
+        raise RuntimeError(f"Input type ({_cpp_name(x._data)}) and bias type ({_cpp_name(b._data)}) should be the "
+                           "same")
     if x._data.dtype.kind not in "fV":
         raise RuntimeError(f'"slow_conv2d_cpu" not implemented for \'{_scalar_type_name(x._data.dtype)}\'')
 
@@ -518,7 +522,9 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
     if any(o <= 0 for o in out):
         raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, x_shape[2:]))}). Calculated "
                            f"output size per channel: ({' x '.join(map(str, out))}). Output size is too small")
-    _check_dtypes(input, weight, bias)
+    if nd < 3 and bias is not None and bias.is_floating_point() and bias.dtype != input.dtype:
+        bias = bias.to(input.dtype)  # NOTE: PyTorch casts the bias of 1-D/2-D transposed convs (not 3-D)
+    _check_dtypes(input, weight, bias, transposed=True)
     x = input.unsqueeze(0) if unbatched else input
     res = _convolution(x, weight, bias, geo)
     return res.squeeze(0) if unbatched else res
@@ -631,7 +637,8 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     """Extract sliding local blocks (im2col) from (N, C, H, W) or (C, H, W) (``torch.nn.functional.unfold``)."""
     kernel, dilation, padding, stride = _pair_args(kernel_size, dilation, padding, stride)
     if input.dim() not in (3, 4):
-        raise RuntimeError("Input Error: Only 3D or 4D input Tensors are supported (got " f"{input.dim()}D)")
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
+                           f"dimensions for input, but got: {_shape_str(input.shape)}")
     unbatched = input.dim() == 3
     x = input.unsqueeze(0) if unbatched else input
     size = tuple(x.shape[2:])

@@ -435,7 +435,8 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                count_include_pad: bool = True) -> Tensor:
     """1-D average pooling (``torch.nn.functional.avg_pool1d``)."""
     if input.dim() not in (2, 3):
-        raise RuntimeError(f"avg_pool1d() Expected 2D or 3D input tensor, but got {_shape_str(input.shape)}")
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument #1 "
+                           "'self' (while checking arguments for avg_pool1d)")
     k, s = _ntuple(kernel_size, 1), None if stride is None else _ntuple(stride, 1)
     return avg_pool2d(input.unsqueeze(-2), (1,) + k, None if s is None else (1,) + s, (0,) + _ntuple(padding, 1),
                       ceil_mode, count_include_pad).squeeze(-2)
@@ -444,6 +445,9 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
     """2-D average pooling (``torch.nn.functional.avg_pool2d``)."""
+    if input.dim() < 3:  # PyTorch reads input.size(-3) before any check
+        raise IndexError(f"Dimension out of range (expected to be in range of [-{max(input.dim(), 1)}, "
+                         f"{max(input.dim(), 1) - 1}], but got -3)")
     return _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2,
                         AvgPool2DBackward0)
 
@@ -665,7 +669,9 @@ def _pad_index(size: int, lo: int, hi: int, mode: str):
         return np.where(pos >= size, period - pos, pos)
     if mode == "replicate":
         return np.clip(pos, 0, size - 1)
-    return pos % size  # circular
+    # circular: negative padding crops first, then the cropped span wraps around (PyTorch's order)
+    start, kept = max(0, -lo), size - max(0, -lo) - max(0, -hi)
+    return start + np.arange(-max(lo, 0), kept + max(hi, 0)) % kept
 
 
 class _GatherPadBackward(Node):
@@ -767,8 +773,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
             "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
             "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     sizes = tuple(input.shape[-nd:])
-    index = []
-    for i in range(nd):
+    index = [None] * nd
+    for i in reversed(range(nd)):  # PyTorch checks the last dim (the first pad pair) first
         size = sizes[i]
         lo, hi = pad[2 * (nd - 1 - i)], pad[2 * (nd - 1 - i) + 1]
         axis = input.dim() - nd + i
@@ -780,7 +786,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
             raise RuntimeError("Padding value causes wrapping around more than once.")
         if mode == "replicate" and size == 0:
             raise RuntimeError(f"padding size is expected to be non-negative, but got input size {size}")
-        index.append(_pad_index(size, lo, hi, mode))
+        index[i] = _pad_index(size, lo, hi, mode)
     return _gather_axes(input, index, _PAD_NODES.get((mode, nd), "CircularPadBackward0"))
 
 
@@ -820,7 +826,21 @@ class UpsampleBicubic2DBackward0(_SeparableBackward):
     pass
 
 
-_MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+class UpsampleBilinear2DAaBackward0(_SeparableBackward):
+    pass
+
+
+class UpsampleBicubic2DAaBackward0(_SeparableBackward):
+    pass
+
+
+class UpsampleLanczos2DAaBackward0(_SeparableBackward):
+    pass
+
+
+_AA_NODES = {"bilinear": UpsampleBilinear2DAaBackward0, "bicubic": UpsampleBicubic2DAaBackward0,
+             "lanczos": UpsampleLanczos2DAaBackward0}
+_MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3, "lanczos": 2}
 _INTERP_NODES = {("nearest", 1): UpsampleNearest1DBackward0, ("nearest", 2): UpsampleNearest2DBackward0,
                  ("nearest", 3): UpsampleNearest3DBackward0, ("linear", 1): UpsampleLinear1DBackward0,
                  ("bilinear", 2): UpsampleBilinear2DBackward0, ("trilinear", 3): UpsampleTrilinear3DBackward0,
@@ -862,6 +882,42 @@ def _interp_matrix(size: int, out: int, scale: float, mode: str, align_corners: 
     return m
 
 
+# Antialiased resampling (PIL's separable filters, as PyTorch's antialias=True): each output
+# averages the inputs under a filter stretched by the downscale factor, weights normalised to 1.
+_AA_SUPPORT = {"bilinear": 1.0, "bicubic": 2.0, "lanczos": 3.0}
+
+
+def _aa_filter(mode: str, x):
+    x = np.abs(x)
+    if mode == "bilinear":
+        return np.maximum(0.0, 1.0 - x)
+    if mode == "bicubic":
+        a = -0.5
+        near = ((a + 2) * x - (a + 3)) * x * x + 1
+        far = (((x - 5) * x + 8) * x - 4) * a
+        return np.where(x < 1, near, np.where(x < 2, far, 0.0))
+    return np.where(x < 3, np.sinc(x) * np.sinc(x / 3), 0.0)  # lanczos, a = 3
+
+
+def _antialias_matrix(size: int, out: int, scale: float, mode: str):
+    """(out, size) antialiased interpolation weights of one spatial dim."""
+    support = _AA_SUPPORT[mode] * max(scale, 1.0)
+    inv = 1.0 / scale if scale >= 1.0 else 1.0
+    centers = scale * (np.arange(out) + 0.5)
+    lo = np.maximum(np.floor(centers - support + 0.5).astype(np.int64), 0)
+    hi = np.minimum(np.floor(centers + support + 0.5).astype(np.int64), size)
+    width = max(int((hi - lo).max()), 1) if out else 1
+    cols = lo[:, None] + np.arange(width)
+    inside = cols < hi[:, None]
+    w = np.where(inside, _aa_filter(mode, (cols - centers[:, None] + 0.5) * inv), 0.0)
+    total = w.sum(axis=1, keepdims=True)
+    w = np.divide(w, total, out=np.zeros_like(w), where=total != 0)
+    m = np.zeros((out, size))
+    rows = np.broadcast_to(np.arange(out)[:, None], cols.shape)
+    m[rows[inside], cols[inside]] = w[inside]
+    return m
+
+
 def _cubic_weights(t):
     a = -0.75
 
@@ -877,7 +933,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                 recompute_scale_factor=None, antialias: bool = False) -> Tensor:
     """Resize the spatial dims by nearest/linear/bilinear/bicubic/trilinear/area (``F.interpolate``)."""
     nd = input.dim() - 2
-    modes = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+    modes = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact", "lanczos")
     if mode not in modes or nd not in (1, 2, 3):
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
                                   "for the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area "
@@ -909,6 +965,11 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             factors = (None,) * nd
     else:
         raise ValueError("either size or scale_factor should be defined")
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-D "
+                         "tensor as input")
+    if mode == "lanczos" and not antialias:
+        raise ValueError("Lanczos mode requires antialias=True")
     if mode == "area":
         return _adaptive_avg_nd(input, out, nd, {1: AdaptiveAvgPool2DBackward0, 2: AdaptiveAvgPool2DBackward0,
                                                  3: AdaptiveAvgPool3DBackward0}[nd], f"adaptive_avg_pool{nd}d")
@@ -920,9 +981,12 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     mats = []
     for s, o, f in zip(in_sizes, out, factors):
         scale = _source_scale(s, o, f, align)
-        mats.append(None if (s == o and mode in ("nearest", "nearest-exact") and f in (None, 1.0)) else
-                    xp.asarray(_interp_matrix(s, o, scale, mode, align)))
-    node_cls = _INTERP_NODES.get((mode, nd), UpsampleNearestExact2DBackward0)
+        if antialias:
+            mats.append(xp.asarray(_antialias_matrix(s, o, scale, mode)))
+        else:
+            mats.append(None if (s == o and mode in ("nearest", "nearest-exact") and f in (None, 1.0)) else
+                        xp.asarray(_interp_matrix(s, o, scale, mode, align)))
+    node_cls = _AA_NODES[mode] if antialias else _INTERP_NODES.get((mode, nd), UpsampleNearestExact2DBackward0)
     return _separable(input, mats, node_cls)
 
 

@@ -195,6 +195,15 @@ def _raises(fn, exc, message):
     (lambda E: E.fold(E_(1, 2, 12, 9), (4, 4), 2), RuntimeError,
      r"Expected 2D or 3D \(batch mode\) tensor for input with possibly 0 batch size and non-zero dimensions for "
      r"input, but got: \[1, 2, 12, 9\]"),
+    (lambda E: E.unfold(E_(1, 2, 3, 4, 5), 2), RuntimeError,
+     r"Expected 3D or 4D \(batch mode\) tensor with possibly 0 batch size and other non-zero dimensions for input, "
+     r"but got: \[1, 2, 3, 4, 5\]"),
+    (lambda E: E.conv2d(E_(1, 2, 5, 5).double(), E_(3, 2, 3, 3).double(), E_(3)), RuntimeError,
+     r"Input type \(double\) and bias type \(float\) should be the same"),
+    (lambda E: E.conv1d(E_(1, 2, 5), E_(3, 2, 3), E_(3).double()), RuntimeError,
+     r"Input type \(float\) and bias type \(double\) should be the same"),
+    (lambda E: E.conv_transpose3d(E_(1, 2, 4, 4, 4), E_(2, 3, 3, 3, 3), E_(3).double()), RuntimeError,
+     "expected scalar type Float but found Double"),
 ])
 def test_conv_errors_match_torch(fn, exc, message):
     global E_
@@ -236,3 +245,11 @@ def test_grouped_strided_conv3d_and_transpose_match_torch():
           rand(2, 4, 5, 6, 5), rand(4, 2, 2, 2, 3), rand(4))
     check(lambda T, x, w: F(T).conv_transpose3d(x, w, stride=(2, 1, 2), padding=1, groups=2, dilation=(1, 2, 1)),
           rand(1, 4, 3, 3, 4), rand(4, 1, 2, 3, 2))
+
+
+@pytest.mark.parametrize("conv", ["conv_transpose1d", "conv_transpose2d"])
+def test_transposed_conv_casts_a_bias_of_another_float_dtype_like_torch(conv):
+    # PyTorch casts the bias of 1-D/2-D transposed convolutions (the gradient comes back in the bias's dtype)
+    nd = 1 if conv.endswith("1d") else 2
+    x, w, b = rand(1, 2, *(5,) * nd), rand(2, 3, *(3,) * nd), rand(3, dtype=np.float32)
+    check(lambda T, x, w, b: getattr(F(T), conv)(x, w, b, stride=2), x, w, b)
