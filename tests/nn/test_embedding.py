@@ -336,3 +336,14 @@ def test_embedding_backward_many_repeats_matches_torch(num, count):
     # the sorted run-sum scatter of the backward: unsorted, repeated and absent rows
     idx = np.random.default_rng(num).integers(0, num, size=(4, count))
     check(lambda T, w: _F(T).embedding(T.tensor(idx), w) * 1.5, rand(num, 6))
+
+
+@pytest.mark.parametrize("make,args", [
+    (lambda nn: nn.CosineSimilarity(), ((4, 5), (4, 5))),
+    (lambda nn: nn.CosineSimilarity(dim=0, eps=1e-6), ((3, 2), (1, 2))),
+    (lambda nn: nn.PairwiseDistance(), ((4, 5), (4, 5))),
+    (lambda nn: nn.PairwiseDistance(p=1.0, eps=1e-3, keepdim=True), ((4, 5), (5,))),
+])
+def test_distance_modules_match_torch(make, args):
+    check(lambda T, a, b: make(T.nn)(a, b), *(rand(*s) for s in args))
+    assert repr(make(ember.nn)) == repr(make(torch.nn))
