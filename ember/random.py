@@ -105,11 +105,11 @@ def _size(size):
     return _size_args(size)
 
 
-def _float_dtype(dtype):
+def _float_dtype(dtype, kernel="check_uniform_bounds"):
     dt = D._default_dtype if dtype is None else D.to_dtype(dtype)
     if not dt.is_floating_point:
         from .ops._util import _scalar_type_name
-        raise NotImplementedError(f"\"check_uniform_bounds\" not implemented for '{_scalar_type_name(dt.np)}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_scalar_type_name(dt.np)}'")
     return dt
 
 
@@ -140,7 +140,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal samples (``torch.randn``)."""
-    dt = _float_dtype(dtype)
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
     dev = to_device(device) if device is not None else None
     return _finish(_draw_float(_gen(generator)._rng, "normal", _size(size), dt), dev, requires_grad)
 
@@ -188,6 +188,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
            requires_grad=False) -> Tensor:
     """Normal samples with tensor or scalar ``mean``/``std`` (``torch.normal``)."""
     rng = _gen(generator)._rng
+    if not isinstance(std, Tensor) and std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std
@@ -198,11 +200,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         dt = like.dtype
         arr = (m + s * rng.standard_normal(shape)).astype(dt.np)
         return _wrap(arr)
-    if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     if size is None:
         raise TypeError("normal() missing required argument 'size'")
-    dt = _float_dtype(dtype)
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
     arr = (mean + std * _draw_float(rng, "normal", tuple(size), D.float64)).astype(dt.np)
     return _finish(arr, to_device(device) if device is not None else None, requires_grad)
 

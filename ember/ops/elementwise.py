@@ -1340,6 +1340,7 @@ def fill_(self, value):
         if _GradState.enabled and (self._requires_grad or value._requires_grad):
             return inplace(self, lambda t, v: t * 0 + v, value)
         value = value.item()
+    D.check_scalar_fits(value, self.dtype, fill=True)
     if _GradState.enabled and self._requires_grad:
         return inplace(self, lambda t: t * 0 + value)
     self._data[...] = value

@@ -974,6 +974,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """``input`` with ``value`` where ``mask`` is True (broadcast); value is a scalar or 0-d tensor."""
     _check_bool_mask("masked_fill_", mask)
     _check_value_0d("masked_fill_", value)
+    if not isinstance(value, Tensor):
+        D.check_scalar_fits(value, input.dtype, fill=True)
     d, m = input._data, mask._data
     xp = array_module(d)
     if type(m) is not type(d):
@@ -1005,6 +1007,7 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     if requires_grad_any(self, value) or isinstance(value, Tensor):
         return inplace(self, masked_fill, mask, value)
     _check_bool_mask("masked_fill_", mask)
+    D.check_scalar_fits(value, self.dtype, fill=True)
     d, m = self._data, mask._data
     if _broadcast_shape(d.shape, m.shape) != d.shape:
         raise RuntimeError(f"output with shape {list(d.shape)} doesn't match the broadcast shape "
