@@ -150,8 +150,11 @@ def normalize_dims(dim, ndim: int):
     if dim is None:
         return tuple(range(ndim))
     if isinstance(dim, (int, np.integer)):
-        return (wrap_dim(int(dim), ndim),)
+        dims = (wrap_dim(int(dim), ndim),)
+        return dims if ndim else ()  # a 0-d tensor accepts dim 0 / -1 and has no axis to reduce
     dims = tuple(wrap_dim(int(d), ndim) for d in dim)
+    if not ndim:
+        return ()
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
     return tuple(sorted(dims))

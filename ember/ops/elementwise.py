@@ -807,14 +807,21 @@ class MinimumBackward0(_BinaryNode):
         return ga, gb
 
 
+def _check_tensor_other(name: str, other) -> None:
+    if not isinstance(other, Tensor):  # NOTE: unlike add/mul, these take no Python scalar in PyTorch
+        raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+
+
 def maximum(input, other):
     """Elementwise max, NaN-propagating (``torch.maximum``)."""
+    _check_tensor_other("maximum", other)
     ad, bd = operands(input, other)
     return _binary_result(input, other, array_module(ad).maximum(ad, bd), MaximumBackward0, save=True)
 
 
 def minimum(input, other):
     """Elementwise min, NaN-propagating (``torch.minimum``)."""
+    _check_tensor_other("minimum", other)
     ad, bd = operands(input, other)
     return _binary_result(input, other, array_module(ad).minimum(ad, bd), MinimumBackward0, save=True)
 
@@ -843,12 +850,14 @@ class FminBackward0(_FmaxFminBackward):
 
 def fmax(input, other):
     """Elementwise max that ignores NaN (``torch.fmax``)."""
+    _check_tensor_other("fmax", other)
     ad, bd = operands(input, other)
     return _binary_result(input, other, array_module(ad).fmax(ad, bd), FmaxBackward0, save=True)
 
 
 def fmin(input, other):
     """Elementwise min that ignores NaN (``torch.fmin``)."""
+    _check_tensor_other("fmin", other)
     ad, bd = operands(input, other)
     return _binary_result(input, other, array_module(ad).fmin(ad, bd), FminBackward0, save=True)
 
@@ -1215,8 +1224,14 @@ class CloneBackward0(Node):
 
 
 def clone(input, *, memory_format=None):
-    """A copy with its own storage; gradients flow back unchanged (``torch.clone``)."""
-    return _unary(input, input._data.copy(), CloneBackward0)
+    """A copy with its own storage; gradients flow back unchanged (``torch.clone``).
+
+    PyTorch's default ``preserve_format`` keeps a dense input's stride order (a transposed tensor's
+    clone is still transposed) and NumPy's ``order="K"`` copy lays memory out the same way;
+    ``memory_format=contiguous_format`` (what ``contiguous()`` uses) gives row-major memory.
+    """
+    order = "C" if memory_format is not None and memory_format.name == "contiguous_format" else "K"
+    return _unary(input, input._data.copy(order=order), CloneBackward0)
 
 
 class ToCopyBackward0(Node):

@@ -326,6 +326,12 @@ ERRORS = {
                   r"The size of tensor a \(3\) must match the size of tensor b \(4\) at non-singleton dimension 1"),
     "where condition": (lambda T: T.where(T.ones(2), T.ones(2), T.zeros(2)), RuntimeError,
                         "where expected condition to be a boolean tensor, but got a tensor with dtype Float"),
+    "maximum scalar": (lambda T: T.maximum(T.ones(2), 2), TypeError,
+                       r"maximum\(\): argument 'other' \(position 2\) must be Tensor, not int"),
+    "minimum scalar": (lambda T: T.minimum(T.ones(2), 2.0), TypeError,
+                       r"minimum\(\): argument 'other' \(position 2\) must be Tensor, not float"),
+    "fmax scalar": (lambda T: T.fmax(T.ones(2), 2.0), TypeError,
+                    r"fmax\(\): argument 'other' \(position 2\) must be Tensor, not float"),
 }
 
 

@@ -329,3 +329,13 @@ def test_median():
     t = ember.tensor([2.0, 1.0, 2.0, 1.0])
     values, index = t.median(0)
     assert values.item() == 1.0 and t[index].item() == 1.0
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.sum(0), lambda T, x: x.sum(-1, keepdim=True), lambda T, x: x.mean(-1), lambda T, x: x.mean((0,)),
+    lambda T, x: x.prod(0), lambda T, x: x.amax(0), lambda T, x: x.amin(-1), lambda T, x: x.logsumexp(0),
+    lambda T, x: x.cumsum(0), lambda T, x: x.softmax(0), lambda T, x: x.log_softmax(-1), lambda T, x: x.norm(dim=0),
+    lambda T, x: x.max(0), lambda T, x: x.argmax(0), lambda T, x: x.var(0, correction=0),
+], ids=lambda f: "")
+def test_reductions_accept_dim_0_of_a_0d_tensor(fn):
+    check(fn, rand())
