@@ -41,7 +41,9 @@ class Node:
 
     # -- introspection, as on PyTorch's grad_fn objects -------------------------------
     def name(self) -> str:
-        return type(self).__name__
+        name = type(self).__name__
+        # NOTE: nodes that are C++ classes in PyTorch carry their namespace in name() (not in repr)
+        return "ember::autograd::" + name if name in _NAMESPACED_NODES else name
 
     @property
     def next_functions(self):
@@ -54,7 +56,7 @@ class Node:
         return self._metadata
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {id(self):#x}>"
+        return f"<{type(self).__name__} object at {id(self):#x}>"
 
     def __call__(self, *grads):
         return self.apply(*grads)
@@ -102,6 +104,8 @@ class Node:
         if self._out is not None:
             self._out = None
 
+
+_NAMESPACED_NODES = frozenset({"AccumulateGrad", "CopySlices", "NotImplemented"})
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "

@@ -241,6 +241,22 @@ def _check_alpha(input, other, alpha) -> None:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
 
 
+def _scaled_binary(a, b, alpha, node_cls):
+    """``a + alpha * b`` (AddBackward0) or ``a - alpha * b`` (SubBackward0) for tensors: one node that
+    knows alpha, as PyTorch records it, rather than a separate multiplication."""
+    try:
+        ad, bd = operands(a, b)
+        scaled = bd * alpha
+        out = ad + scaled if node_cls is AddBackward0 else ad - scaled
+    except ValueError:
+        _raise_broadcast_error(a, b)
+        raise
+    t = _binary_result(a, b, out.astype(ad.dtype, copy=False), node_cls)
+    if t._grad_fn is not None:
+        t._grad_fn._alpha = alpha
+    return t
+
+
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` (``torch.add``)."""
     if not isinstance(input, Tensor):
@@ -248,6 +264,8 @@ def add(input, other, *, alpha=1, out=None):
     if type(alpha) is not int or alpha != 1:
         _check_alpha(input, other, alpha)
     if alpha != 1:
+        if isinstance(other, Tensor):
+            return _out(_scaled_binary(input, other, alpha, AddBackward0), out)
         other = other * alpha
     return _out(_add(input, other), out)
 
@@ -260,6 +278,8 @@ def sub(input, other, *, alpha=1, out=None):
         _check_alpha(input, other, alpha)
         _check_bool_sub(input, other)
     if alpha != 1:
+        if isinstance(other, Tensor):
+            return _out(_scaled_binary(input, other, alpha, SubBackward0), out)
         other = other * alpha
     return _out(_sub(input, other), out)
 
@@ -328,11 +348,28 @@ def _float_floor_divide(xp, a, b):
     return xp.where(b == 0, a / b, floored).astype(a.dtype, copy=False)
 
 
+class _NoDerivative(Node):
+    """Recorded for an op PyTorch does not differentiate (``floor_divide``): backward through it fails."""
+
+    def apply(self, g):
+        raise RuntimeError(f"derivative for {self._op} is not implemented")
+
+
+# PyTorch names this node NotImplemented; built with type() so the module does not shadow the builtin.
+_NotImplementedNode = type("NotImplemented", (_NoDerivative,), {"__module__": __name__})
+
+
 def floor_divide(input, other):
-    """``input // other`` (``torch.floor_divide``)."""
+    """``input // other`` (``torch.floor_divide``); backward through it is an error, as in PyTorch."""
     if not isinstance(input, Tensor):
         input = _wrapped_scalar(input, other)
-    return div(input, other, rounding_mode="floor")
+    result = div(input, other, rounding_mode="floor")
+    if result._grad_fn is not None:
+        node = _NotImplementedNode()
+        node._op = "aten::floor_divide"
+        node._next = tuple(edge(t) for t in (input, other) if isinstance(t, Tensor))
+        result._grad_fn = node
+    return result
 
 
 def _reject_bool(arr, kernel: str) -> None:
@@ -356,7 +393,10 @@ class _ModBackward(_BinaryNode):
     _mode = "floor"
 
     def apply(self, g):
-        na, nb = self._next
+        na = self._next[0]
+        if len(self._next) == 1:  # the Scalar overload: one input
+            return (grad_for(g, self._sa, self._da) if na is not None else None,)
+        nb = self._next[1]
         ga = grad_for(g, self._sa, self._da) if na is not None else None
         gb = None
         if nb is not None:
@@ -391,8 +431,14 @@ def _modulus(input, other, ufunc_name, kernel, node_classes):
         raise RuntimeError("ZeroDivisionError")
     with np.errstate(divide="ignore", invalid="ignore"):
         out = getattr(xp, ufunc_name)(ad, bd)
-    node_cls = node_classes[isinstance(other, Tensor)]
-    return _binary_result(input, other, out, node_cls, save=True)
+    if not isinstance(other, Tensor):  # PyTorch's Scalar overload records one input and saves nothing
+        if _GradState.enabled and input._requires_grad:
+            node = node_classes[0]()
+            node._sa, node._da = ad.shape, input._data.dtype
+            node._next = (edge(input),)
+            return _make(out, node)
+        return _wrap(out)
+    return _binary_result(input, other, out, node_classes[1], save=True)
 
 
 def remainder(input, other):
@@ -718,9 +764,10 @@ def square(input):
 class ReluBackward0(Node):
     def apply(self, g):
         r = self._result()
-        if not _GradState.enabled:  # NOTE: no graph of the backward is recorded: one ufunc, no bool->float copy
-            return (_wrap(np.multiply(g._data, r._data > 0, dtype=g._data.dtype)),)
-        return (g * (r > 0),)
+        # NOTE: zero where the result is <= 0, so a NaN passes its gradient through, as in PyTorch
+        if not _GradState.enabled:  # no graph of the backward is recorded: one ufunc, no bool->float copy
+            return (_wrap(np.multiply(g._data, ~(r._data <= 0), dtype=g._data.dtype)),)
+        return (g * (r <= 0).logical_not(),)
 
 
 def relu(input):
@@ -750,8 +797,18 @@ def _def_piecewise(name, forward, int_ok=True):
     return op
 
 
-sign = _def_piecewise("sign", lambda xp, a: xp.sign(a) if a.dtype.kind != "b" else a.copy())
-sgn = _def_piecewise("sgn", lambda xp, a: xp.sign(a) if a.dtype.kind != "b" else a.copy())
+def _sign(xp, a):
+    """-1, 0 or 1; NaN gives 0 in PyTorch (NumPy gives NaN), so abs's gradient at NaN is 0 too."""
+    if a.dtype.kind == "b":
+        return a.copy()
+    res = xp.sign(a)
+    if a.dtype.kind in "fV":
+        res = xp.where(xp.isnan(res), xp.zeros((), res.dtype), res)
+    return res
+
+
+sign = _def_piecewise("sign", _sign)
+sgn = _def_piecewise("sgn", _sign)
 floor = _def_piecewise("floor", lambda xp, a: xp.floor(a) if a.dtype.kind in "fV" else a.copy())
 ceil = _def_piecewise("ceil", lambda xp, a: xp.ceil(a) if a.dtype.kind in "fV" else a.copy())
 trunc = _def_piecewise("trunc", lambda xp, a: xp.trunc(a) if a.dtype.kind in "fV" else a.copy())
@@ -786,25 +843,26 @@ def frac(input):
 # Binary elementwise: minimum/maximum, atan2, lerp, addcmul, hypot ...
 # ------------------------------------------------------------------------------------------
 
+def _pick_gradients(node, g, a_lost, b_lost, tie):
+    """maximum/minimum: each operand gets the gradient except where it lost; ties split it equally.
+    Where a NaN made the comparison unordered, both operands get the full gradient, as in PyTorch."""
+    na, nb = node._next
+    half = tie.to(g.dtype) * 0.5
+    ga = grad_for(g * (1 - a_lost.to(g.dtype) - half), node._sa, node._da) if na is not None else None
+    gb = grad_for(g * (1 - b_lost.to(g.dtype) - half), node._sb, node._db) if nb is not None else None
+    return ga, gb
+
+
 class MaximumBackward0(_BinaryNode):
     def apply(self, g):
         a, b = self._saved_tensors()
-        na, nb = self._next
-        # ties split the gradient equally, as PyTorch does
-        ma = (a > b).to(g.dtype) + (a == b).to(g.dtype) * 0.5
-        ga = grad_for(g * ma, self._sa, self._da) if na is not None else None
-        gb = grad_for(g * (1 - ma), self._sb, self._db) if nb is not None else None
-        return ga, gb
+        return _pick_gradients(self, g, a < b, a > b, a == b)
 
 
 class MinimumBackward0(_BinaryNode):
     def apply(self, g):
         a, b = self._saved_tensors()
-        na, nb = self._next
-        ma = (a < b).to(g.dtype) + (a == b).to(g.dtype) * 0.5
-        ga = grad_for(g * ma, self._sa, self._da) if na is not None else None
-        gb = grad_for(g * (1 - ma), self._sb, self._db) if nb is not None else None
-        return ga, gb
+        return _pick_gradients(self, g, a > b, a < b, a == b)
 
 
 def _check_tensor_other(name: str, other) -> None:
@@ -936,16 +994,23 @@ class ClampBackward0(Node):
 
     def apply(self, g):
         x, lo, hi = self._saved_tensors()
-        grads = []
+        nx, nlo, nhi = self._edges()
         inside = _wrap(_inside_t(x._data, lo, hi))
-        grads.append(grad_for(g * inside, self._sx, self._dx) if self._next[0] is not None else None)
-        if lo is not None:
+        gx = grad_for(g * inside, self._sx, self._dx) if nx is not None else None
+        glo = ghi = None
+        if nlo is not None:
             below = _wrap((x._data < lo._data) & ((hi is None) or (lo._data <= hi._data)))
-            grads.append(grad_for(g * below, lo._data.shape, lo._data.dtype) if self._next[1] is not None else None)
-        if hi is not None:
+            glo = grad_for(g * below, lo._data.shape, lo._data.dtype)
+        if nhi is not None:
             above = _wrap(x._data > hi._data)
-            grads.append(grad_for(g * above, hi._data.shape, hi._data.dtype) if self._next[-1] is not None else None)
-        return tuple(grads)
+            ghi = grad_for(g * above, hi._data.shape, hi._data.dtype)
+        return self._pack(gx, glo, ghi)
+
+    def _edges(self):
+        return self._next  # one slot per (input, min, max), None for a bound not given
+
+    def _pack(self, gx, glo, ghi):
+        return gx, glo, ghi
 
 
 def _inside_t(d, lo, hi):
@@ -975,7 +1040,7 @@ def clamp(input, min=None, max=None, *, out=None):
             res = xp.minimum(res, hi._data.astype(dt.np, copy=False))
         if requires_grad_any(input, lo, hi):
             node = ClampBackward0()
-            node._next = tuple(edge(t) for t in (input, lo, hi) if t is not None)
+            node._next = tuple(edge(t) if t is not None else None for t in (input, lo, hi))
             node._sx, node._dx = input._data.shape, input._data.dtype
             node._save(input, lo, hi)
             return _out(_make(res, node), out)
@@ -1016,7 +1081,13 @@ class ClampMinBackward0(ClampBackward1):
 
 
 class ClampMinBackward1(ClampBackward0):
-    pass
+    """clamp_min(input, tensor): two inputs in PyTorch."""
+
+    def _edges(self):
+        return self._next[0], self._next[1], None
+
+    def _pack(self, gx, glo, ghi):
+        return gx, glo
 
 
 class ClampMaxBackward0(ClampBackward1):
@@ -1024,14 +1095,25 @@ class ClampMaxBackward0(ClampBackward1):
 
 
 class ClampMaxBackward1(ClampBackward0):
-    pass
+    """clamp_max(input, tensor): two inputs in PyTorch."""
+
+    def _edges(self):
+        return self._next[0], None, self._next[1]
+
+    def _pack(self, gx, glo, ghi):
+        return gx, ghi
 
 
 def _renamed(result, scalar_cls, tensor_cls):
     """clamp_min/clamp_max share clamp's backward but PyTorch names their grad_fn differently."""
     node = result._grad_fn
     if node is not None:
-        node.__class__ = scalar_cls if isinstance(node, ClampBackward1) else tensor_cls
+        if isinstance(node, ClampBackward1):
+            node.__class__ = scalar_cls
+        else:
+            node.__class__ = tensor_cls
+            bound = 1 if tensor_cls is ClampMinBackward1 else 2
+            node._next = (node._next[0], node._next[bound])  # no slot for the bound not given
     return result
 
 

@@ -1002,13 +1002,17 @@ def diag(input, diagonal: int = 0):
 
 
 def _t_prop(self):
-    if self._data.ndim <= 2:
-        return t(self)
-    warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and "
-                  "it will throw an error in a future release. Consider `x.mT` to transpose batches of matrices "
-                  "or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.",
-                  UserWarning, stacklevel=2)
-    return permute(self, tuple(reversed(range(self._data.ndim))))
+    """``x.T``: PyTorch records it as a permute at every rank, and warns off ranks other than 2."""
+    ndim = self._data.ndim
+    if ndim == 0:
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.",
+                      UserWarning, stacklevel=2)
+    elif ndim != 2:
+        warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated "
+                      "and it will throw an error in a future release. Consider `x.mT` to transpose batches of "
+                      "matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a "
+                      "tensor.", UserWarning, stacklevel=2)
+    return permute(self, tuple(reversed(range(ndim)))) if ndim else permute(self, ())
 
 
 def _mT(self):

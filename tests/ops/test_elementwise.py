@@ -396,3 +396,23 @@ def test_isnan_isinf_isfinite_and_nan_to_num():
     vals = np.array([1.0, np.nan, np.inf, -np.inf, 0.0])
     check(lambda T, x: (x.isnan(), x.isinf(), x.isfinite(), x.isposinf(), x.isneginf(), x.nan_to_num(),
                         x.nan_to_num(nan=1.0, posinf=2.0, neginf=-2.0)), vals, grad=False)
+
+
+def test_nan_sign_and_gradients_at_nan_match_torch():
+    nan = float("nan")
+    check(lambda T, x: x.sign(), np.array([nan, -1.0, 0.0, 2.0]), grad=False)
+    check(lambda T, x: (x.relu(), x.abs()), np.array([nan, -1.0, 0.0, 2.0]))
+    check(lambda T, x, y: T.maximum(x, y), np.array([nan, 1.0, 0.0, 3.0]), np.array([0.0, nan, 0.0, 1.0]))
+    check(lambda T, x, y: T.minimum(x, y), np.array([nan, 1.0, 0.0, 3.0]), np.array([0.0, nan, 0.0, 1.0]))
+
+
+def test_floor_divide_records_not_implemented_like_torch():
+    for lib in (torch, ember):
+        x = lib.ones(3, requires_grad=True)
+        for y in (x // 2, 3 // x, lib.floor_divide(x, x)):
+            assert type(y.grad_fn).__name__ == "NotImplemented"
+            assert y.grad_fn.name().endswith("::autograd::NotImplemented")
+            with pytest.raises(RuntimeError, match="derivative for aten::floor_divide is not implemented"):
+                y.sum().backward()
+        assert len((x // 2).grad_fn.next_functions) == 1 and len(lib.floor_divide(x, x).grad_fn.next_functions) == 2
+        assert type(lib.div(x, 2, rounding_mode="floor").grad_fn).__name__ == "DivBackward2"
