@@ -220,7 +220,7 @@ class AccumulateGrad(Node):
             for hook in list(hooks.values()):
                 result = hook(grad)
                 if result is not None:
-                    grad = result
+                    grad = _checked_hook_result(hook, grad, result)
                     owned = False
         old = var._grad
         if old is None:
@@ -492,10 +492,24 @@ def _run_pre_hooks(node, grad, create_graph):
         for hook in list(pre.values()):
             result = hook(grad)
             if result is not None:
-                grad = result
+                grad = _checked_hook_result(hook, grad, result)
     if node._retain is not None:
         _retain(node, grad, create_graph)
     return grad
+
+
+def _checked_hook_result(hook, grad, result):
+    """A tensor hook may replace the gradient, but not with another type, dtype or shape (PyTorch's checks)."""
+    if not isinstance(result, _Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+    name = getattr(hook, "__name__", "<unknown>")
+    if result._data.dtype != grad._data.dtype:
+        from .._tensor import legacy_type_name
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {legacy_type_name(grad)} got "
+                           f"{legacy_type_name(result)})")
+    if result._data.shape != grad._data.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    return result
 
 
 def _run_post_hooks(node, grads, grad):

@@ -478,3 +478,14 @@ def test_every_op_grad_fn_gradient_and_second_derivative_match_torch(name):
                 assert x is None or not np.any(x)
             else:
                 np.testing.assert_allclose(x, y, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("lib", ["ember", "torch"])
+def test_grad_reports_an_output_without_grad_before_the_inputs(lib):
+    T = ember if lib == "ember" else torch
+    x = T.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad and does not have a grad_fn"):
+        T.autograd.grad(x.sum(), x)
+    y = T.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="One of the differentiated Tensors does not require grad"):
+        T.autograd.grad((y * 2).sum(), x)
