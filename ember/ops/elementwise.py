@@ -809,9 +809,17 @@ def _sign(xp, a):
 
 sign = _def_piecewise("sign", _sign)
 sgn = _def_piecewise("sgn", _sign)
-floor = _def_piecewise("floor", lambda xp, a: xp.floor(a) if a.dtype.kind in "fV" else a.copy())
-ceil = _def_piecewise("ceil", lambda xp, a: xp.ceil(a) if a.dtype.kind in "fV" else a.copy())
-trunc = _def_piecewise("trunc", lambda xp, a: xp.trunc(a) if a.dtype.kind in "fV" else a.copy())
+def _integral_rounding(ufunc_name):
+    """floor/ceil/trunc: identity on integers; PyTorch has no bool kernel for them."""
+    def forward(xp, a):
+        _reject_bool(a, f"{ufunc_name}_vml_cpu")
+        return getattr(xp, ufunc_name)(a) if a.dtype.kind in "fV" else a.copy()
+    return forward
+
+
+floor = _def_piecewise("floor", _integral_rounding("floor"))
+ceil = _def_piecewise("ceil", _integral_rounding("ceil"))
+trunc = _def_piecewise("trunc", _integral_rounding("trunc"))
 fix = trunc
 
 
@@ -819,6 +827,9 @@ def round(input, *, decimals: int = 0, out=None):
     """Round half to even (``torch.round``), optionally to ``decimals`` places."""
     d = input._data
     xp = array_module(d)
+    if decimals != 0 and d.dtype.kind not in "fV":
+        raise NotImplementedError(f"\"round_cpu\" not implemented for '{_type_name(d.dtype)}'")
+    _reject_bool(d, "round_vml_cpu")
     res = xp.round(d, decimals) if d.dtype.kind in "fV" else d.copy()
     result = _wrap(res)
     if _GradState.enabled and input._requires_grad:

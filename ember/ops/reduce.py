@@ -403,6 +403,8 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 
 def _arg_extreme(name: str, input: Tensor, dim, keepdim: bool) -> Tensor:
     d = input._data
+    if d.dtype.kind == "b":
+        raise RuntimeError(f"{name}(): does not support bool input")
     xp = array_module(d)
     fn = xp.argmax if name == "argmax" else xp.argmin
     if dim is None:
