@@ -176,7 +176,15 @@ def _snapshot(t: Tensor) -> Tensor:
     return s
 
 
+def check_writeable(d) -> None:
+    """PyTorch's error for writing into an expanded tensor (NumPy marks broadcast views read-only)."""
+    if isinstance(d, np.ndarray) and not d.flags.writeable:
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location. Please clone() the tensor before performing the operation.")
+
+
 def _check_inplace_result(self: Tensor, result_data) -> None:
+    check_writeable(self._data)
     if result_data.shape != self._data.shape:
         raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
                            f"{list(result_data.shape)}")

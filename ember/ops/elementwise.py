@@ -13,7 +13,7 @@ from .. import _dtype as D
 from .._backend import array_module, special_erf, special_erfinv
 from ._util import (Tensor, Node, edge, SavedOutput, _GradState, _wrap, _make, operands, grad_for,
                     float_array, inplace, inplace_ufunc, requires_grad_any, result_dtype, check_inplace_leaf,
-                    as_tensor_like)
+                    as_tensor_like, check_writeable)
 
 # ------------------------------------------------------------------------------------------
 # Binary arithmetic
@@ -1434,6 +1434,7 @@ def zero_(self):
     check_inplace_leaf(self)
     if _GradState.enabled and self._requires_grad:
         return inplace(self, lambda t: t * 0)
+    check_writeable(self._data)
     self._data[...] = 0
     self._vbox[0] += 1
     return self
@@ -1451,6 +1452,7 @@ def fill_(self, value):
     D.check_scalar_fits(value, self.dtype, fill=True)
     if _GradState.enabled and self._requires_grad:
         return inplace(self, lambda t: t * 0 + value)
+    check_writeable(self._data)
     self._data[...] = value
     self._vbox[0] += 1
     return self
@@ -1477,6 +1479,7 @@ def copy_(self, src, non_blocking: bool = False):
     if np.broadcast_shapes(sd.shape, self._data.shape) != self._data.shape:
         raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
                            f"{list(np.broadcast_shapes(sd.shape, self._data.shape))}")
+    check_writeable(self._data)
     self._data[...] = sd
     self._vbox[0] += 1
     return self
