@@ -249,7 +249,7 @@ def inplace_ufunc(self: Tensor, ufunc, other) -> bool:
         if od.dtype != ad.dtype or type(od) is not type(ad):
             return False
     elif type(other) is float:
-        if ad.dtype.kind not in _FLOAT_KINDS:
+        if ad.dtype.kind not in _FLOAT_KINDS or ad.dtype.itemsize == 2:  # half: the op's own scalar rule
             return False
         od = other
     elif type(other) is int and ad.dtype.kind in "fV":

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .. import _dtype as D
-from .._backend import array_module, special_erf, special_erfinv
+from .._backend import array_module, special_erf, special_erfc, special_erfinv
 from ._util import (Tensor, Node, edge, SavedOutput, _GradState, _wrap, _make, operands, grad_for,
                     float_array, inplace, inplace_ufunc, requires_grad_any, result_dtype, check_inplace_leaf,
                     as_tensor_like, check_writeable)
@@ -205,6 +205,8 @@ def _mul(a, b):
                 return _make(out, node)
             return _wrap(out)
         ad, bd = operands(a, b)
+        if type(b) is float and ad.dtype.itemsize == 2:
+            return _binary_result(a, b, _half_with_exact_scalar(np.multiply, ad, b), MulBackward0, save=True)
         return _binary_result(a, b, ad * bd, MulBackward0, save=True)
     except ValueError:
         _raise_broadcast_error(a, b)
@@ -221,11 +223,21 @@ def _truediv(a, b):
             ad = a._data.astype(f)
             bd = b._data.astype(f) if isinstance(b, Tensor) else f.type(b)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = ad / bd
+            if type(b) is float and ad.dtype.itemsize == 2:
+                out = _half_with_exact_scalar(np.true_divide, ad, b)
+            else:
+                out = ad / bd
         return _binary_result(a, b, out, DivBackward0, save=True)
     except ValueError:
         _raise_broadcast_error(a, b)
         raise
+
+
+def _half_with_exact_scalar(ufunc, ad, scalar: float):
+    """``ad * scalar`` / ``ad / scalar`` for a float16/bfloat16 array: PyTorch multiplies and divides by a
+    Python float in float32 without first rounding the scalar to the half type (it does round it for
+    add/sub/pow, as NumPy does), so 0.1 and 1.1 give different last bits otherwise."""
+    return ufunc(ad.astype(np.float32), np.float32(scalar)).astype(ad.dtype)
 
 
 def _rtruediv(a, b):
@@ -698,7 +710,17 @@ log10, Log10Backward0 = _def_unary("log10", np.log10, lambda g, x: g / (x * math
 log1p, Log1PBackward0 = _def_unary("log1p", np.log1p, lambda g, x: g / (x + 1),
                                    grad_name="Log1PBackward0")
 sqrt, SqrtBackward0 = _def_unary("sqrt", np.sqrt, lambda g, r: g / (r * 2), save="output")
-rsqrt, RsqrtBackward0 = _def_unary("rsqrt", lambda a: 1 / np.sqrt(a),
+def _in_float32(fn):
+    """A composite forward computed in float32 for float16/bfloat16 and rounded once at the end,
+    as PyTorch's kernels compute half types (NumPy would round after every step)."""
+    def forward(a):
+        if a.dtype.itemsize == 2:
+            return fn(a.astype(np.float32)).astype(a.dtype)
+        return fn(a)
+    return forward
+
+
+rsqrt, RsqrtBackward0 = _def_unary("rsqrt", _in_float32(lambda a: 1 / np.sqrt(a)),
                                    lambda g, r: g * (r * r * r) * -0.5, save="output")
 sin, SinBackward0 = _def_unary("sin", np.sin, lambda g, x: g * cos(x))
 cos, CosBackward0 = _def_unary("cos", np.cos, lambda g, x: g * -sin(x))
@@ -723,7 +745,7 @@ reciprocal, ReciprocalBackward0 = _def_unary("reciprocal", np.reciprocal, lambda
                                              save="output")
 erf, ErfBackward0 = _def_unary("erf", special_erf,
                                lambda g, x: g * exp(-(x * x)) * (2 / math.sqrt(math.pi)))
-erfc, ErfcBackward0 = _def_unary("erfc", lambda a: 1 - special_erf(a),
+erfc, ErfcBackward0 = _def_unary("erfc", _in_float32(special_erfc),
                                  lambda g, x: g * exp(-(x * x)) * (-2 / math.sqrt(math.pi)))
 erfinv, ErfinvBackward0 = _def_unary("erfinv", special_erfinv,
                                      lambda g, r: g * exp(r * r) * (math.sqrt(math.pi) / 2), save="output")
@@ -742,7 +764,7 @@ def _sigmoid_backward(g, r):
     return g * (r * (1 - r))
 
 
-sigmoid, SigmoidBackward0 = _def_unary("sigmoid", _sigmoid_forward, _sigmoid_backward,
+sigmoid, SigmoidBackward0 = _def_unary("sigmoid", _in_float32(_sigmoid_forward), _sigmoid_backward,
                                        save="output")
 
 

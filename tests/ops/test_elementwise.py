@@ -434,3 +434,24 @@ def test_floor_divide_records_not_implemented_like_torch():
                 y.sum().backward()
         assert len((x // 2).grad_fn.next_functions) == 1 and len(lib.floor_divide(x, x).grad_fn.next_functions) == 2
         assert type(lib.div(x, 2, rounding_mode="floor").grad_fn).__name__ == "DivBackward2"
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("op", ["mul", "div", "rdiv", "add", "sub", "pow", "mul_", "div_", "add_", "rsqrt", "sigmoid",
+                                "erfc"])
+def test_half_precision_matches_torch_bit_for_bit(op, dtype):
+    # PyTorch computes half types in float32 and rounds once; it multiplies/divides by a Python float
+    # without rounding the scalar to the half type first, but rounds it for add/sub/pow.
+    fns = {"mul": lambda x: x * 1.1, "div": lambda x: x / 0.3, "rdiv": lambda x: 1.1 / x, "add": lambda x: x + 0.1,
+           "sub": lambda x: 1.1 - x, "pow": lambda x: x.abs() ** 1.1, "mul_": lambda x: x.mul_(0.1),
+           "div_": lambda x: x.div_(0.3), "add_": lambda x: x.add_(0.3), "rsqrt": lambda x: x.abs().rsqrt(),
+           "sigmoid": lambda x: x.sigmoid(), "erfc": lambda x: x.erfc()}
+    values = np.random.default_rng(5).standard_normal(2000) * 2
+    e = fns[op](ember.tensor(values).to(getattr(ember, dtype))).float().numpy()
+    t = fns[op](torch.tensor(values).to(getattr(torch, dtype))).float().numpy()
+    assert (e != t).mean() < 0.005
+
+
+def test_erfc_is_accurate_in_the_tails():
+    check(lambda T, x: x.erfc(), np.array([0.5, 3.0, 5.0, 8.0, 20.0, -3.0]), rtol=1e-6, atol=0)
+    check(lambda T, x: x.erfc(), np.array([0.5, 3.0, 5.0, 8.0, -3.0], dtype=np.float32), rtol=1e-5, atol=0)
