@@ -339,3 +339,16 @@ def test_median():
 ], ids=lambda f: "")
 def test_reductions_accept_dim_0_of_a_0d_tensor(fn):
     check(fn, rand())
+
+
+@pytest.mark.parametrize("name,dtype", [(n, d) for n in ("cumsum", "cumprod") for d in
+                                        ("float16", "bfloat16", "float32", "float64")] +
+                         [(n, d) for n in ("std", "var") for d in ("float16", "bfloat16")])
+def test_accumulation_dtype_matches_torch_bit_for_bit(name, dtype):
+    # PyTorch accumulates cumsum/cumprod of float32 in double (its CPU accumulate type) and of the half
+    # types in float32; std takes the square root before rounding a half result. (Its float32/float64
+    # variance uses Welford's update, equal to ember's two-pass result within a few ulp only.)
+    values = np.random.default_rng(11).standard_normal((6, 57))
+    e = getattr(ember.tensor(values).to(getattr(ember, dtype)), name)(1).double().numpy()
+    t = getattr(torch.tensor(values).to(getattr(torch, dtype)), name)(1).double().numpy()
+    np.testing.assert_array_equal(e, t)
