@@ -61,6 +61,22 @@ class layout:
 strided = layout("strided")
 
 
+class memory_format:
+    """Memory layouts a copy may ask for (``torch.memory_format``); ember's tensors are strided
+    NumPy arrays, so only ``contiguous_format`` and the default ``preserve_format`` change anything."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return "ember." + self.name
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+
+
 def _bind():
     from ._tensor import _bind_methods, Tensor as _T
     from . import random as _random
@@ -83,9 +99,7 @@ def is_floating_point(input: Tensor) -> bool:
 
 
 def is_nonzero(input: Tensor) -> bool:
-    if input.numel() != 1:
-        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
-    return builtins_bool(input.item())
+    return input.__bool__()
 
 
 import builtins as _builtins  # noqa: E402

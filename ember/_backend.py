@@ -109,6 +109,20 @@ def special_erf(a):
     return np.vectorize(math.erf, otypes=[np.float64])(a).astype(a.dtype, copy=False)
 
 
+_erfc_scipy = _scipy_special("erfc")
+
+
+def special_erfc(a):
+    """1 - erf elementwise, accurate in the tails (where 1 - erf(a) would round to 0)."""
+    if is_cuda_array(a):
+        import cupyx.scipy.special as cs  # type: ignore
+        return cs.erfc(a)
+    if _erfc_scipy is not None:
+        return _erfc_scipy(a).astype(a.dtype, copy=False)
+    import math
+    return np.vectorize(math.erfc, otypes=[np.float64])(a).astype(a.dtype, copy=False)
+
+
 def special_erfinv(a):
     """Inverse error function elementwise (Newton's method on erf when SciPy is missing)."""
     if is_cuda_array(a):

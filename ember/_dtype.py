@@ -51,6 +51,10 @@ class dtype:
         return self
 
 
+# Print as ``ember.dtype`` (``<class 'torch.dtype'>`` in PyTorch); pickling goes through __reduce__.
+dtype.__module__ = "ember"
+
+
 def _dtype_from_name(name: str) -> dtype:
     return _BY_NAME[name]
 
@@ -133,7 +137,12 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
     """The smallest dtype both can be cast to, as ``torch.promote_types``."""
     if type1 is type2:
         return type1
-    c1, c2 = type1._category, type2._category
+    try:
+        c1, c2 = type1._category, type2._category
+    except AttributeError:
+        pos, bad = (1, type1) if not isinstance(type1, dtype) else (2, type2)
+        raise TypeError(f"promote_types(): argument 'type{pos}' (position {pos}) must be torch.dtype, not "
+                        f"{type(bad).__name__}") from None
     if c1 != c2:
         return type1 if c1 > c2 else type2
     if c1 == 1:
@@ -163,6 +172,39 @@ def scalar_dtype(value) -> dtype:
     if isinstance(value, complex):
         raise TypeError("ember does not support complex numbers")
     raise TypeError(f"expected a number, got {type(value).__name__}")
+
+
+# C++ element names, as PyTorch's fill/full overflow errors print them
+_FILL_NAMES = {"int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t", "uint8": "uint8_t",
+               "float16": "c10::Half", "float32": "float"}
+
+
+def check_scalar_fits(value, to: dtype, fill: builtins.bool = False) -> None:
+    """RuntimeError when the Python number ``value`` overflows ``to``, as PyTorch checks a scalar it
+    converts (``tensor(300, dtype=uint8)``; with ``fill`` also ``full``/``fill_`` into float32/float16).
+
+    Integers wrap when within the unsigned range's negative mirror (-1 -> 255 for uint8), as in PyTorch.
+    """
+    t = type(value)
+    if to._category == 1:
+        info = np.iinfo(to.np)
+        if t is builtins.int or isinstance(value, np.integer):
+            low = -builtins.int(info.max) if info.min == 0 else builtins.int(info.min)
+            ok = low <= value <= info.max
+        elif t is builtins.float or isinstance(value, np.floating):
+            ok = info.min <= value <= info.max  # False for nan and inf too
+        else:
+            return
+    elif fill and (to is float32 or to is float16) and (t is builtins.float or t is builtins.int):
+        as_float = builtins.float(value)
+        if to is float16:  # PyTorch narrows to float first: what overflows float32 becomes inf
+            as_float = builtins.float(np.float32(as_float))
+        ok = not (np.isfinite(as_float) and builtins.abs(as_float) > np.finfo(to.np).max)
+    else:
+        return
+    if not ok:
+        name = _FILL_NAMES[to.name] if fill else to.name
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
 
 
 def result_type_of(tensors_dim, tensors_zero, scalars) -> dtype:
@@ -209,7 +251,8 @@ class finfo:
     def __init__(self, type: dtype | None = None):
         type = _default_dtype if type is None else to_dtype(type)
         if not type.is_floating_point:
-            raise TypeError("torch.finfo() requires a floating point input type.")
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
+                            "'torch.finfo'")
         info = np.finfo(type.np) if type is not bfloat16 else ml_dtypes.finfo(type.np)
         self.dtype = type.name
         self.bits = type.itemsize * 8
@@ -230,13 +273,15 @@ class iinfo:
 
     def __init__(self, type: dtype):
         type = to_dtype(type)
-        if type._category != 1 and type is not bool:
-            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle floating types.")
-        info = np.iinfo(type.np) if type is not bool else None
+        if type is bool:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if type._category != 1:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle 'torch.iinfo'")
+        info = np.iinfo(type.np)
         self.dtype = type.name
         self.bits = type.itemsize * 8
-        self.max = builtins.int(info.max) if info else 1
-        self.min = builtins.int(info.min) if info else 0
+        self.max = builtins.int(info.max)
+        self.min = builtins.int(info.min)
 
     def __repr__(self) -> str:
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

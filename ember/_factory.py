@@ -14,7 +14,7 @@ import numpy as np
 from . import _dtype as D
 from ._backend import module_for_device, to_numpy, is_cuda_array, array_module
 from ._device import device as _device_cls, to_device, CPU
-from ._tensor import Tensor, _wrap, _new_tensor
+from ._tensor import Tensor, Size, _wrap, _new_tensor
 
 _default_device = CPU
 
@@ -46,17 +46,29 @@ def _on_device(arr, dev):
         return cp.asarray(arr)
 
 
-def _size_args(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+def _size_args(size, fn_name: str = "new"):
+    """``size`` given as ``(2, 3)`` or ``((2, 3),)`` as a tuple of ints, with PyTorch's errors."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
         size = tuple(size[0])
-    for s in size:
+    for pos, s in enumerate(size):
         if isinstance(s, Tensor):
             s = int(s)
-        if not isinstance(s, (int, np.integer)):
-            raise TypeError(f"expected a sequence of integers or a single integer, got '{type(s).__name__}'")
-        if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
-    return tuple(int(s) for s in size)
+        if not isinstance(s, (int, np.integer)) or isinstance(s, builtins.bool):
+            if len(size) == 1:
+                raise TypeError(f"{fn_name}(): argument 'size' (position 1) must be tuple of ints, not "
+                                f"{type(s).__name__}")
+            raise TypeError(f"{fn_name}(): argument 'size' failed to unpack the object at pos {pos + 1} with "
+                            f"error \"type must be tuple of ints,but got {type(s).__name__}\"")
+    size = tuple(int(s) for s in size)
+    if builtins.any(s < 0 for s in size):
+        if fn_name == "zeros":  # NOTE: zeros has its own wording in PyTorch
+            raise RuntimeError("zeros: Dimension size must be non-negative.")
+        neg = next(s for s in size if s < 0)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {neg}: {list(size)}")
+    return size
+
+
+_SEQUENCES = (list, tuple, range)
 
 
 def _array_from_data(data, dtype=None):
@@ -73,12 +85,29 @@ def _array_from_data(data, dtype=None):
     if isinstance(data, builtins.bool):
         return np.array(data, dtype=np.bool_), True
     if isinstance(data, builtins.int):
-        return np.array(data, dtype=np.int64), True
+        to_float = dtype is not None and dtype._category == 2
+        if not to_float and not -2 ** 63 <= data < 2 ** 63:
+            raise ValueError("Overflow when unpacking long long")
+        if dtype is not None:
+            D.check_scalar_fits(data, dtype)
+        return np.array(data, dtype=dtype.np if to_float else np.int64), True
     if isinstance(data, builtins.float):
+        if dtype is not None:
+            D.check_scalar_fits(data, dtype)
         return np.array(data, dtype=(dtype or D._default_dtype).np), True
-    if isinstance(data, (list, tuple)):
+    if isinstance(data, _SEQUENCES):
         values, inferred, shape = _flatten_checked(data)
-        return np.array(values, dtype=(dtype or inferred).np).reshape(shape), True
+        target = dtype or inferred
+        if target._category != 1:
+            return np.array(values, dtype=target.np).reshape(shape), True
+        try:  # through int64 or float64, so that -1 wraps to 255 in uint8 as in PyTorch (NumPy refuses it)
+            wide = np.array(values, dtype=np.int64 if inferred._category < 2 else np.float64)
+        except OverflowError:  # a Python int beyond int64
+            raise ValueError("Overflow when unpacking long long") from None
+        if wide.size and (target is not D.int64 or wide.dtype.kind == "f"):
+            for extreme in (wide.min(), wide.max()):  # nan fails the check too
+                D.check_scalar_fits(extreme.item(), target)
+        return wide.astype(target.np).reshape(shape), True
     if data is None:
         raise RuntimeError("Could not infer dtype of NoneType")
     if hasattr(data, "__array__"):
@@ -108,10 +137,10 @@ def _flatten_checked(data):
     shape = []
     level = [data]
     depth = 0
-    while level and isinstance(level[0], (list, tuple)):
+    while level and isinstance(level[0], _SEQUENCES):
         n = len(level[0])
         for item in level:
-            if not isinstance(item, (list, tuple)):
+            if not isinstance(item, _SEQUENCES):
                 raise TypeError("not a sequence")
             if len(item) != n:
                 raise ValueError(f"expected sequence of length {n} at dim {depth} (got {len(item)})")
@@ -121,7 +150,7 @@ def _flatten_checked(data):
     dtype = None
     values = []
     for x in level:
-        if isinstance(x, (list, tuple)):
+        if isinstance(x, _SEQUENCES):
             raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
         dt = _element_dtype(x)
         dtype = dt if dtype is None else D.promote_types(dtype, dt)
@@ -177,11 +206,12 @@ def _resolve_dtype(dtype, default=None) -> D.dtype:
 
 
 def _filled(fn_name, size, dtype, device, requires_grad, fill=None):
-    shape = _size_args(size)
+    shape = _size_args(size, fn_name)
     dt = _resolve_dtype(dtype)
     dev = to_device(device) if device is not None else _default_device
     xp = _xp(dev)
     if fn_name == "full":
+        D.check_scalar_fits(fill, dt, fill=True)
         arr = xp.full(shape, fill, dtype=dt.np)
     else:
         arr = getattr(xp, fn_name)(shape, dtype=dt.np)
@@ -207,8 +237,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
         fill_value = fill_value.item()
     if dtype is None:
         dtype = D.scalar_dtype(fill_value)
-    if isinstance(size, (int, np.integer)):
-        size = (size,)
+    if not isinstance(size, (tuple, list, Size)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
     return _filled("full", (tuple(size),), dtype, device, requires_grad, fill=fill_value)
 
 
@@ -285,10 +315,26 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
     end = end.item() if isinstance(end, Tensor) else end
     dt = _resolve_dtype(dtype)
     i = np.arange(steps, dtype=np.float64)
-    if steps > 1:
+    if steps > 1 and (dt is D.float32 or dt is D.float64):
+        # PyTorch computes in the dtype itself: step rounded to it, then one fused multiply-add per
+        # element, the first half from start and the second half back from end
+        # (linspace(-1, 1, 7)[3] is -2.9802e-08 in float32, not 0).
+        f = dt.np.type
+        first, last = builtins.float(f(start)), builtins.float(f(end))
+        step = builtins.float(f(f(last) - f(first)) / f(steps - 1))
+        from_start = _fma(np.full(steps, step), i, np.full(steps, first))
+        from_end = _fma(np.full(steps, -step), steps - 1 - i, np.full(steps, last))
+        arr = np.where(i < steps // 2, from_start, from_end)
+    elif steps > 1 and dt._category == 1:
+        # integers: the ends convert to the dtype first, the step and the fused multiply-adds are double
+        first, last = builtins.float(math.trunc(start)), builtins.float(math.trunc(end))
+        step = (last - first) / (steps - 1)
+        from_start = _fma(np.full(steps, step), i, np.full(steps, first))
+        from_end = _fma(np.full(steps, -step), steps - 1 - i, np.full(steps, last))
+        arr = np.where(i < steps // 2, from_start, from_end)
+    elif steps > 1:
         step = (end - start) / (steps - 1)
         half = steps // 2
-        # PyTorch fills the first half from start and the second half back from end
         arr = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
     else:
         arr = np.full(steps, start, dtype=np.float64)
@@ -296,6 +342,25 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
         arr = np.trunc(arr)
     return _finish(_on_device(arr.astype(dt.np), to_device(device) if device is not None else None),
                    requires_grad)
+
+
+def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``a * b + c`` in float64 with a single rounding (NumPy has no fma): the product's rounding
+    error is recovered exactly by Dekker's splitting, the sum's by Knuth's two-sum."""
+    product = a * b
+    a_hi, a_lo = _split(a)
+    b_hi, b_lo = _split(b)
+    product_err = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    total = product + c
+    c_part = total - product
+    sum_err = (product - (total - c_part)) + (c - c_part)
+    return total + (product_err + sum_err)
+
+
+def _split(a: np.ndarray):
+    scaled = 134217729.0 * a  # 2**27 + 1: splits a double's 53-bit mantissa into two 26-bit halves
+    hi = scaled - (scaled - a)
+    return hi, a - hi
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,

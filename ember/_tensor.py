@@ -88,7 +88,7 @@ class Tensor:
     def size(self, dim: int | None = None):
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+        return self._data.shape[_wrap_dim_of_sizes(dim, self._data.ndim)]
 
     @property
     def dtype(self) -> D.dtype:
@@ -148,7 +148,7 @@ class Tensor:
             strides = _contiguous_strides(self._data.shape)
         if dim is None:
             return strides
-        return strides[_wrap_dim(dim, self._data.ndim)]
+        return strides[_wrap_dim_of_sizes(dim, self._data.ndim)]
 
     def is_contiguous(self, memory_format=None) -> bool:
         return bool(self._data.flags.c_contiguous)
@@ -299,7 +299,7 @@ class Tensor:
     @data.setter
     def data(self, value: "Tensor") -> None:
         if not isinstance(value, Tensor):
-            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
         if self._requires_grad and value._data.dtype.kind not in "fV":
             raise RuntimeError("data set to a tensor that requires gradients must be floating point or complex dtype")
         self._data = value._data
@@ -312,7 +312,11 @@ class Tensor:
 
     def detach_(self) -> "Tensor":
         if self._base is not None and self._base._requires_grad:
-            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel "
+                "(DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP "
+                "buckets, and hence detach_() cannot be called on these gradients. To fix this error, please "
+                "refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -367,6 +371,10 @@ class Tensor:
     def __float__(self) -> float:
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
+        if self._requires_grad and not _warned_scalar_of_grad[0]:  # once per process, as PyTorch warns
+            _warned_scalar_of_grad[0] = True
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+                          "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=2)
         return float(self.item())
 
     def __int__(self) -> int:
@@ -423,13 +431,14 @@ class Tensor:
     # -- copies, casts and moves -----------------------------------------------------------
     def clone(self, *, memory_format=None) -> "Tensor":
         from .ops.elementwise import clone
-        return clone(self)
+        return clone(self, memory_format=memory_format)
 
     def contiguous(self, memory_format=None) -> "Tensor":
         if self._data.flags.c_contiguous:
             return self
         from .ops.elementwise import clone
-        return clone(self)
+        from . import contiguous_format
+        return clone(self, memory_format=contiguous_format)
 
     def to(self, *args, **kwargs) -> "Tensor":
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``; self when nothing changes."""
@@ -535,6 +544,8 @@ class _StorageView:
         return int(self._array.nbytes)
 
 
+_warned_scalar_of_grad = [False]
+
 _LEGACY_NAMES = {
     "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "bfloat16": "BFloat16Tensor",
     "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
@@ -566,6 +577,13 @@ def _wrap_dim(dim: int, ndim: int) -> int:
     if dim < -n or dim >= n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
     return dim + n if dim < 0 else dim
+
+
+def _wrap_dim_of_sizes(dim: int, ndim: int) -> int:
+    """``_wrap_dim`` for ``size(dim)``/``stride(dim)``, which a 0-d tensor has none of."""
+    if ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return _wrap_dim(dim, ndim)
 
 
 def _as_array(data):

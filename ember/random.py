@@ -105,11 +105,11 @@ def _size(size):
     return _size_args(size)
 
 
-def _float_dtype(dtype):
+def _float_dtype(dtype, kernel="check_uniform_bounds"):
     dt = D._default_dtype if dtype is None else D.to_dtype(dtype)
     if not dt.is_floating_point:
         from .ops._util import _scalar_type_name
-        raise NotImplementedError(f"\"check_uniform_bounds\" not implemented for '{_scalar_type_name(dt.np)}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_scalar_type_name(dt.np)}'")
     return dt
 
 
@@ -140,7 +140,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal samples (``torch.randn``)."""
-    dt = _float_dtype(dtype)
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
     dev = to_device(device) if device is not None else None
     return _finish(_draw_float(_gen(generator)._rng, "normal", _size(size), dt), dev, requires_grad)
 
@@ -152,19 +152,38 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
             low, high, size = 0, low, high
         else:
             raise TypeError("randint() missing 1 required positional arguments: \"size\"")
-    if high is None:
-        raise TypeError("randint() missing required argument 'high'")
+    if high is None:  # randint(high, size=...)
+        low, high = 0, low
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dt = D.int64 if dtype is None else D.to_dtype(dtype)
+    _check_random_bounds(low, high, dt)
     arr = _gen(generator)._rng.integers(low, high, size=tuple(size), dtype=np.int64).astype(dt.np)
     return _finish(arr, to_device(device) if device is not None else None, requires_grad)
 
 
+def _check_random_bounds(low, high, dt) -> None:
+    """PyTorch's check that [low, high) fits the dtype (floats: the range where every integer is exact)."""
+    if dt is D.bool:
+        lo, hi = 0, 1
+    elif dt._category == 1:
+        lo, hi = int(np.iinfo(dt.np).min), int(np.iinfo(dt.np).max)
+    else:
+        digits = {"float16": 11, "bfloat16": 8, "float32": 24, "float64": 53}[dt.name]
+        lo, hi = -2 ** digits, 2 ** digits
+    from ._tensor import _CPP_TYPE_NAMES
+    if not lo <= low <= hi:
+        raise RuntimeError(f"from is out of bounds for {_CPP_TYPE_NAMES[dt.name]}")
+    if not lo <= high - 1 <= hi:
+        raise RuntimeError(f"to - 1 is out of bounds for {_CPP_TYPE_NAMES[dt.name]}")
+
+
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A random permutation of 0..n-1 (int64)."""
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not {type(n).__name__}")
     if n < 0:
-        raise RuntimeError(f"n must be non-negative, got{n}")
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     dt = D.int64 if dtype is None else D.to_dtype(dtype)
     arr = _gen(generator)._rng.permutation(n).astype(dt.np)
     return _finish(arr, to_device(device) if device is not None else None, requires_grad)
@@ -188,27 +207,36 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
            requires_grad=False) -> Tensor:
     """Normal samples with tensor or scalar ``mean``/``std`` (``torch.normal``)."""
     rng = _gen(generator)._rng
+    if not isinstance(std, Tensor) and std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std
         if isinstance(s, np.ndarray) and (s < 0).any() or (not isinstance(s, np.ndarray) and s < 0):
             raise RuntimeError("normal expects all elements of std >= 0.0")
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        try:
+            shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        except ValueError:
+            from .ops.elementwise import _raise_broadcast_error
+            _raise_broadcast_error(_wrap(np.empty(np.shape(m))), _wrap(np.empty(np.shape(s))))
+            raise
         like = mean if isinstance(mean, Tensor) else std
         dt = like.dtype
         arr = (m + s * rng.standard_normal(shape)).astype(dt.np)
         return _wrap(arr)
-    if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     if size is None:
         raise TypeError("normal() missing required argument 'size'")
-    dt = _float_dtype(dtype)
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
     arr = (mean + std * _draw_float(rng, "normal", tuple(size), D.float64)).astype(dt.np)
     return _finish(arr, to_device(device) if device is not None else None, requires_grad)
 
 
 def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
     """1 with probability ``input`` (or ``p``) elementwise, in ``input``'s dtype."""
+    if p is None and input._data.dtype.kind not in "fV":
+        from .ops._util import _scalar_type_name
+        raise NotImplementedError(f"\"bernoulli_tensor_cpu_p_\" not implemented for "
+                                  f"'{_scalar_type_name(input._data.dtype)}'")
     probs = input._data if p is None else np.full(input.shape, p)
     probs_np = to_numpy(probs)
     if ((probs_np < 0) | (probs_np > 1)).any():

@@ -151,6 +151,27 @@ def test_iinfo(name):
     assert (e.bits, e.min, e.max) == (t.bits, t.min, t.max)
 
 
-def test_finfo_rejects_integers():
-    with pytest.raises(TypeError, match="requires a floating point input type"):
-        ember.finfo(ember.int32)
+DTYPE_ERRORS = {
+    "finfo of int": (lambda T: T.finfo(T.int32), TypeError,
+                     r"torch.finfo\(\) requires a floating point input type. Use torch.iinfo to handle 'torch.finfo'"),
+    "iinfo of float": (lambda T: T.iinfo(T.float32), TypeError,
+                       r"torch.iinfo\(\) requires an integer input type. Use torch.finfo to handle 'torch.iinfo'"),
+    "iinfo of bool": (lambda T: T.iinfo(T.bool), TypeError, "torch.bool is not supported by torch.iinfo"),
+    "promote_types str": (lambda T: T.promote_types(T.float32, "a"), TypeError,
+                          r"promote_types\(\): argument 'type2' \(position 2\) must be torch.dtype, not str"),
+    "promote_types int": (lambda T: T.promote_types(1, T.float32), TypeError,
+                          r"promote_types\(\): argument 'type1' \(position 1\) must be torch.dtype, not int"),
+}
+
+
+@pytest.mark.parametrize("name", list(DTYPE_ERRORS))
+def test_dtype_errors_match_torch(name):
+    fn, exc, msg = DTYPE_ERRORS[name]
+    with pytest.raises(exc, match=msg):
+        fn(torch)
+    with pytest.raises(exc, match=msg):
+        fn(ember)
+
+
+def test_dtype_class_prints_as_ember_dtype():
+    assert repr(ember.dtype) == "<class 'ember.dtype'>" and isinstance(ember.float32, ember.dtype)

@@ -60,6 +60,11 @@ CASES = {
     "full_like float": lambda T: T.full_like(T.ones(2), 7),
     "legacy Tensor data": lambda T: T.Tensor([1, 2]),
     "legacy Tensor sizes": lambda T: T.Tensor(2, 3).zero_(),
+    "range": lambda T: T.tensor(range(3)),
+    "nested range": lambda T: T.tensor([range(2), range(2)], dtype=T.float32),
+    "int wraps into uint8": lambda T: T.tensor([-1, 255], dtype=T.uint8),
+    "float overflows float16 to inf": lambda T: T.tensor(1e10, dtype=T.float16),
+    "linspace int from float ends": lambda T: T.linspace(0.5, 10.7, 7, dtype=T.int64),
 }
 
 
@@ -91,6 +96,33 @@ ERRORS = {
     "arange zero step": (lambda T: T.arange(0, 5, 0), RuntimeError, "step must be nonzero"),
     "linspace negative": (lambda T: T.linspace(0, 1, -1), RuntimeError, "number of steps must be non-negative"),
     "eye negative": (lambda T: T.eye(-1), RuntimeError, "n must be greater or equal to 0, got -1"),
+    "zeros negative": (lambda T: T.zeros(2, -3), RuntimeError, "zeros: Dimension size must be non-negative."),
+    "float size": (lambda T: T.ones(2.5), TypeError,
+                   r"ones\(\): argument 'size' \(position 1\) must be tuple of ints, not float"),
+    "float size in tuple": (lambda T: T.zeros((2, 2.5)), TypeError,
+                            "zeros\\(\\): argument 'size' failed to unpack the object at pos 2 with error "
+                            "\"type must be tuple of ints,but got float\""),
+    "full int size": (lambda T: T.full(2, 3), TypeError,
+                      r"full\(\): argument 'size' \(position 1\) must be tuple of ints, not int"),
+    "int overflow": (lambda T: T.tensor(300, dtype=T.uint8), RuntimeError,
+                     "value cannot be converted to type uint8 without overflow"),
+    "float overflow in list": (lambda T: T.tensor([1.0, 1e20], dtype=T.int64), RuntimeError,
+                               "value cannot be converted to type int64 without overflow"),
+    "nan to int": (lambda T: T.tensor(float("nan"), dtype=T.int32), RuntimeError,
+                   "value cannot be converted to type int32 without overflow"),
+    "beyond int64": (lambda T: T.tensor([1, 2 ** 63]), ValueError, "Overflow when unpacking long long"),
+    "full overflow": (lambda T: T.full((2,), 1e20, dtype=T.int64), RuntimeError,
+                      "value cannot be converted to type int64_t without overflow"),
+    "full float32 overflow": (lambda T: T.full((2,), 1e300), RuntimeError,
+                              "value cannot be converted to type float without overflow"),
+    "fill_ overflow": (lambda T: T.zeros(2, dtype=T.int32).fill_(2 ** 40), RuntimeError,
+                       "value cannot be converted to type int without overflow"),
+    "fill_ float16 overflow": (lambda T: T.zeros(2, dtype=T.float16).fill_(1e10), RuntimeError,
+                               "value cannot be converted to type c10::Half without overflow"),
+    "masked_fill overflow": (lambda T: T.zeros(2, dtype=T.int8).masked_fill(T.tensor([True, False]), 300),
+                             RuntimeError, "value cannot be converted to type int8_t without overflow"),
+    "is_nonzero empty": (lambda T: T.is_nonzero(T.tensor([])), RuntimeError,
+                         "Boolean value of Tensor with no values is ambiguous"),
 }
 
 
@@ -136,3 +168,18 @@ def test_tensor_from_tensor_warns_and_copies():
         copy = ember.tensor(src)
     src.add_(1)
     assert copy.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32"])
+@pytest.mark.parametrize("start,end,steps", [(-1, 1, 7), (3.769, -2.222, 8), (-10.0, -2.0, 38), (-9.67, 6.27, 73),
+                                              (0.1, 0.7, 1000), (688.462, -215.191, 246)])
+def test_linspace_bit_exact(dtype, start, end, steps):
+    # PyTorch rounds the step to the dtype and uses one fused multiply-add per element:
+    # linspace(-1, 1, 7)[3] is -2.9802e-08 in float32, which printing shows.
+    e = ember.linspace(start, end, steps, dtype=getattr(ember, dtype)).numpy()
+    t = torch.linspace(start, end, steps, dtype=getattr(torch, dtype)).numpy()
+    np.testing.assert_array_equal(e, t)
+
+
+def test_linspace_prints_like_torch():
+    assert str(ember.linspace(-1, 1, steps=7)) == str(torch.linspace(-1, 1, steps=7))

@@ -98,6 +98,29 @@ ERRORS = {
                             "random_ expects 'from' to be less than 'to', but got from=3 >= to=3"),
     "normal negative std": (lambda T: T.normal(0.0, -1.0, size=(2,)), RuntimeError,
                             "normal expects std >= 0.0, but found std -1"),
+    "normal negative scalar std with tensor mean": (lambda T: T.normal(T.zeros(3), -1.0), RuntimeError,
+                                                    "normal expects std >= 0.0, but found std -1"),
+    "normal negative std tensor": (lambda T: T.normal(T.zeros(3), T.tensor([1.0, -1.0, 1.0])), RuntimeError,
+                                   "normal expects all elements of std >= 0.0"),
+    "randn int": (lambda T: T.randn(2, dtype=T.int32), NotImplementedError,
+                  "\"normal_kernel_cpu\" not implemented for 'Int'"),
+    "normal int": (lambda T: T.normal(0.0, 1.0, (2,), dtype=T.int64), NotImplementedError,
+                   "\"normal_kernel_cpu\" not implemented for 'Long'"),
+    "randint to out of uint8": (lambda T: T.randint(0, 300, (3,), dtype=T.uint8), RuntimeError,
+                                "to - 1 is out of bounds for unsigned char"),
+    "randint from out of bool": (lambda T: T.randint(-5, 2, (3,), dtype=T.bool), RuntimeError,
+                                 "from is out of bounds for bool"),
+    "randint float16 range": (lambda T: T.randint(0, 2 ** 20, (3,), dtype=T.float16), RuntimeError,
+                              "to - 1 is out of bounds for c10::Half"),
+    "randperm negative": (lambda T: T.randperm(-1), RuntimeError,
+                          r"Trying to create tensor with negative dimension -1: \[-1\]"),
+    "randperm float": (lambda T: T.randperm(3.5), TypeError,
+                       r"randperm\(\): argument 'n' \(position 1\) must be int, not float"),
+    "bernoulli of ints": (lambda T: T.bernoulli(T.tensor([1, 0])), NotImplementedError,
+                          "\"bernoulli_tensor_cpu_p_\" not implemented for 'Long'"),
+    "normal broadcast": (lambda T: T.normal(T.zeros(2), T.ones(3)), RuntimeError,
+                         r"The size of tensor a \(2\) must match the size of tensor b \(3\) at non-singleton "
+                         r"dimension 0"),
     "bernoulli p": (lambda T: T.bernoulli(T.full((3,), 2.0)), RuntimeError, "Expected p_in >= 0 && p_in <= 1"),
     "multinomial too many": (lambda T: T.multinomial(T.tensor([0.0, 1.0, 0.0]), 4), RuntimeError,
                              "cannot sample n_sample > prob_dist.size\\(-1\\) samples without replacement"),
@@ -131,3 +154,13 @@ def test_inplace_samplers_respect_seed_and_leaf_rule():
     assert all(-1 <= v < 1 for v in a)
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
         ember.zeros(2, requires_grad=True).normal_()
+
+
+def test_randint_with_high_as_only_positional_and_in_range_dtypes():
+    for lib in (torch, ember):
+        x = lib.randint(3, size=(50,))
+        assert x.dtype == lib.int64 and int(x.min()) >= 0 and int(x.max()) <= 2
+        b = lib.randint(0, 2, (50,), dtype=lib.bool)
+        assert b.dtype == lib.bool
+        f = lib.randint(0, 2 ** 11 + 1, (5,), dtype=lib.float16)
+        assert f.dtype == lib.float16

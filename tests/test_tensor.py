@@ -244,3 +244,64 @@ def test_version_counter_bumps_on_inplace():
     assert t._version == 2
     t.zero_()
     assert t._version == 3
+
+
+@pytest.mark.parametrize("make", [
+    lambda T: T.arange(24.0).reshape(2, 3, 4).transpose(0, 2),
+    lambda T: T.arange(24.0).reshape(2, 3, 4).permute(1, 2, 0),
+    lambda T: T.arange(24.0).reshape(2, 3, 4)[:, :, ::2],
+    lambda T: T.arange(24.0).reshape(2, 3, 4).permute(2, 0, 1)[::2],
+    lambda T: T.arange(3.0).reshape(3, 1).expand(3, 4),
+    lambda T: T.arange(24.0).reshape(2, 3, 4)[:, 1:].transpose(1, 2),
+], ids=["transposed", "permuted", "sliced", "permuted-sliced", "expanded", "narrowed-transposed"])
+def test_clone_preserves_dense_layout_contiguous_does_not(make):
+    e, t = make(ember), make(torch)
+    assert e.clone().stride() == t.clone().stride()
+    assert e.clone(memory_format=ember.contiguous_format).stride() == \
+        t.clone(memory_format=torch.contiguous_format).stride()
+    assert e.contiguous().stride() == t.contiguous().stride() and e.contiguous().is_contiguous()
+    assert_same(e.clone(), t.clone())
+
+
+TENSOR_ERRORS = {
+    "size of 0-d": (lambda T: T.tensor(3.0).size(0), IndexError, "Dimension specified as 0 but tensor has no dimensions"),
+    "stride of 0-d": (lambda T: T.tensor(3.0).stride(-1), IndexError,
+                      "Dimension specified as -1 but tensor has no dimensions"),
+    "data of list": (lambda T: setattr(leaf(T), "data", [1, 2]), TypeError,
+                     "Variable data has to be a tensor, but got list"),
+    "detach_ of view": (lambda T: leaf(T)[:1].detach_(), RuntimeError,
+                        r"Can't detach views in-place. Use detach\(\) instead. If you are using "
+                        r"DistributedDataParallel \(DDP\) for training, and gradient_as_bucket_view is set as True"),
+    "mT of 1-d": (lambda T: T.zeros(3).mT, RuntimeError,
+                  "tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor."),
+}
+
+
+@pytest.mark.parametrize("name", list(TENSOR_ERRORS))
+def test_tensor_errors_match_torch(name):
+    fn, exc, msg = TENSOR_ERRORS[name]
+    with pytest.raises(exc, match=msg):
+        fn(torch)
+    with pytest.raises(exc, match=msg):
+        fn(ember)
+
+
+def test_T_on_3d_warns_like_torch_and_mT_on_0d_is_identity():
+    for lib in (torch, ember):
+        with pytest.warns(UserWarning, match="The use of `x.T` on tensors of dimension other than 2"):
+            assert tuple(lib.zeros(2, 3, 4).T.shape) == (4, 3, 2)
+        with pytest.warns(UserWarning, match="Tensor.mT is deprecated on 0-D tensors"):
+            assert lib.tensor(2.0).mT.item() == 2.0
+
+
+def test_float_of_tensor_requiring_grad_warns_once(monkeypatch):
+    import ember._tensor as tensor_module
+    monkeypatch.setattr(tensor_module, "_warned_scalar_of_grad", [False])
+    x = ember.ones(1, requires_grad=True)
+    with pytest.warns(UserWarning, match="Converting a tensor with requires_grad=True to a scalar may lead to "
+                                         "unexpected behavior"):
+        assert float(x) == 1.0
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert float(x) == 1.0 and int(x) == 1  # once per process; int() never warns, as in PyTorch

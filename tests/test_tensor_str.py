@@ -276,3 +276,41 @@ def test_custom_tensor_contents(shape, dtype):
 @pytest.mark.filterwarnings("error")
 def test_float64_extreme_range_without_overflow_warning():
     _check(np.array([1e300, -1e-300, 1.5, np.nan]), "float64")
+
+
+def _random_case(rng):
+    """Random values of every kind printing distinguishes: magnitudes, integral floats, nan/inf, zeros."""
+    ndim = int(rng.integers(0, 4))
+    shape = tuple(int(s) for s in rng.integers(0, 6 if ndim > 1 else 12, ndim))
+    if rng.random() < 0.05:
+        shape = (int(rng.integers(1000, 1300)),)
+    n = int(np.prod(shape))
+    scale = 10.0 ** rng.integers(-9, 12)
+    kind = int(rng.integers(0, 6))
+    if kind == 0:
+        values = rng.standard_normal(n) * scale
+    elif kind == 1:
+        values = np.round(rng.standard_normal(n) * scale)
+    elif kind == 2:
+        values = rng.standard_normal(n) * scale
+        u = rng.random(n)
+        values[u < 0.2], values[(u > 0.2) & (u < 0.3)], values[(u > 0.3) & (u < 0.35)] = np.nan, np.inf, -np.inf
+    elif kind == 3:
+        values = rng.choice([0.0, -0.0, 1.0, 0.5, 1e-5, 123456.0, 1e8, 0.1, 1 / 3], n)
+    elif kind == 4:
+        values = rng.uniform(0.9, 1.1, n) * scale
+    else:
+        values = np.exp(rng.standard_normal(n) * 10)
+    dtype = str(rng.choice(["float32", "float64", "float16", "bfloat16"] if ember.bfloat16.np is not None
+                           else ["float32", "float64", "float16"]))
+    return values.reshape(shape), dtype
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_values_print_like_torch(seed):
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(150):
+        values, dtype = _random_case(rng)
+        e = ember.tensor(values).to(getattr(ember, dtype))
+        t = torch.tensor(values).to(getattr(torch, dtype))
+        assert repr(e) == repr(t).replace("torch.", "ember."), (values.shape, dtype)

@@ -93,10 +93,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
         allow_unused = materialize_grads
     if retain_graph is None:
         retain_graph = create_graph
+    gouts = _make_grads(outs, gouts)  # first, as in PyTorch: an output's problem is reported before an input's
     for t in ins:
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    gouts = _make_grads(outs, gouts)
     result = run_backward(outs, gouts, retain_graph, create_graph, inputs=ins, accumulate=False)
     final = []
     for i, (t, g) in enumerate(zip(ins, result)):

@@ -7,6 +7,7 @@ graph node itself (``<ClassName>Backward``), as in PyTorch.
 from __future__ import annotations
 
 import functools
+import warnings
 
 from .grad_mode import _GradState, no_grad
 from .graph import Node, OutputSlot, PackedGrad, edge
@@ -46,6 +47,9 @@ class BackwardCFunction(Node, FunctionCtx):
     @property
     def saved_tensors(self):
         return self._saved_tensors()
+
+    def __repr__(self) -> str:  # a Python class in PyTorch too: repr names its module
+        return f"<{type(self).__module__}.{type(self).__qualname__} object at {id(self):#x}>"
 
     def apply(self, grad):
         """Run the user's backward on one gradient per forward output; check what it returns."""
@@ -134,6 +138,16 @@ class Function(metaclass=_FunctionMeta):
                                   "autograd.Function to use it with backward mode AD.")
 
     vjp = backward
+
+    def __init__(self, *args, **kwargs):
+        warnings.warn(f"{type(self)} should not be instantiated. Methods on autograd functions are all static, so "
+                      "you should invoke them on the class itself. Instantiating an autograd function will raise an "
+                      "error in a future version of PyTorch.", DeprecationWarning, stacklevel=2)
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("Legacy autograd function with non-static forward method is deprecated. Please use "
+                           "new-style autograd function with static forward method. (Example: "
+                           "https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)")
 
     @staticmethod
     def setup_context(ctx, inputs, output):

@@ -99,14 +99,22 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     _check_inputs(inputs)
     numerical = _numerical_jacobians(func, inputs, eps)
     analytical = _analytical_jacobians(func, inputs)
+    diff = [x for x in inputs if _is_diff(x)]
     for i, (a_row, n_row) in enumerate(zip(analytical, numerical)):
         for j, (a, n) in enumerate(zip(a_row, n_row)):
             if not np.allclose(a, n, rtol=rtol, atol=atol):
                 if raise_exception:
                     raise GradcheckError(f"Jacobian mismatch for output {i} with respect to input {j},\n"
-                                         f"numerical:{n}\nanalytical:{a}\n")
+                                         f"numerical:{_as_printed(n, diff[j])}\n"
+                                         f"analytical:{_as_printed(a, diff[j])}\n")
                 return False
     return True
+
+
+def _as_printed(jacobian: np.ndarray, like) -> str:
+    """PyTorch prints a Jacobian as a tensor of the input's dtype, one row per input element."""
+    from .._tensor import _wrap
+    return repr(_wrap(np.ascontiguousarray(jacobian.T).astype(like._data.dtype)))
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,

@@ -41,7 +41,9 @@ class Node:
 
     # -- introspection, as on PyTorch's grad_fn objects -------------------------------
     def name(self) -> str:
-        return type(self).__name__
+        name = type(self).__name__
+        # NOTE: nodes that are C++ classes in PyTorch carry their namespace in name() (not in repr)
+        return "ember::autograd::" + name if name in _NAMESPACED_NODES else name
 
     @property
     def next_functions(self):
@@ -54,7 +56,7 @@ class Node:
         return self._metadata
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {id(self):#x}>"
+        return f"<{type(self).__name__} object at {id(self):#x}>"
 
     def __call__(self, *grads):
         return self.apply(*grads)
@@ -102,6 +104,8 @@ class Node:
         if self._out is not None:
             self._out = None
 
+
+_NAMESPACED_NODES = frozenset({"AccumulateGrad", "CopySlices", "NotImplemented"})
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -216,7 +220,7 @@ class AccumulateGrad(Node):
             for hook in list(hooks.values()):
                 result = hook(grad)
                 if result is not None:
-                    grad = result
+                    grad = _checked_hook_result(hook, grad, result)
                     owned = False
         old = var._grad
         if old is None:
@@ -488,10 +492,24 @@ def _run_pre_hooks(node, grad, create_graph):
         for hook in list(pre.values()):
             result = hook(grad)
             if result is not None:
-                grad = result
+                grad = _checked_hook_result(hook, grad, result)
     if node._retain is not None:
         _retain(node, grad, create_graph)
     return grad
+
+
+def _checked_hook_result(hook, grad, result):
+    """A tensor hook may replace the gradient, but not with another type, dtype or shape (PyTorch's checks)."""
+    if not isinstance(result, _Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+    name = getattr(hook, "__name__", "<unknown>")
+    if result._data.dtype != grad._data.dtype:
+        from .._tensor import legacy_type_name
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {legacy_type_name(grad)} got "
+                           f"{legacy_type_name(result)})")
+    if result._data.shape != grad._data.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    return result
 
 
 def _run_post_hooks(node, grads, grad):

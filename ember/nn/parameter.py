@@ -19,8 +19,8 @@ class Parameter(Tensor):
         if data is None:
             from .._factory import empty
             data = empty(0)
-        if not isinstance(data, Tensor):
-            raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
+        if not isinstance(data, Tensor):  # PyTorch fails calling data.detach(): the same error
+            raise AttributeError(f"'{type(data).__name__}' object has no attribute 'detach'")
         if requires_grad and data._data.dtype.kind not in "fV":
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         return Tensor._make_subclass(cls, data, requires_grad)

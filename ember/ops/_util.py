@@ -150,8 +150,11 @@ def normalize_dims(dim, ndim: int):
     if dim is None:
         return tuple(range(ndim))
     if isinstance(dim, (int, np.integer)):
-        return (wrap_dim(int(dim), ndim),)
+        dims = (wrap_dim(int(dim), ndim),)
+        return dims if ndim else ()  # a 0-d tensor accepts dim 0 / -1 and has no axis to reduce
     dims = tuple(wrap_dim(int(d), ndim) for d in dim)
+    if not ndim:
+        return ()
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
     return tuple(sorted(dims))
@@ -173,7 +176,15 @@ def _snapshot(t: Tensor) -> Tensor:
     return s
 
 
+def check_writeable(d) -> None:
+    """PyTorch's error for writing into an expanded tensor (NumPy marks broadcast views read-only)."""
+    if isinstance(d, np.ndarray) and not d.flags.writeable:
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location. Please clone() the tensor before performing the operation.")
+
+
 def _check_inplace_result(self: Tensor, result_data) -> None:
+    check_writeable(self._data)
     if result_data.shape != self._data.shape:
         raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
                            f"{list(result_data.shape)}")
@@ -238,7 +249,7 @@ def inplace_ufunc(self: Tensor, ufunc, other) -> bool:
         if od.dtype != ad.dtype or type(od) is not type(ad):
             return False
     elif type(other) is float:
-        if ad.dtype.kind not in _FLOAT_KINDS:
+        if ad.dtype.kind not in _FLOAT_KINDS or ad.dtype.itemsize == 2:  # half: the op's own scalar rule
             return False
         od = other
     elif type(other) is int and ad.dtype.kind in "fV":

@@ -10,11 +10,11 @@ import math
 import numpy as np
 
 from .. import _dtype as D
-from .._backend import array_module, special_erf, special_erfinv
+from .._backend import array_module, special_erf, special_erfc, special_erfinv
 from ._parallel import in_chunks
 from ._util import (Tensor, Node, edge, SavedOutput, _GradState, _wrap, _make, operands, grad_for,
                     float_array, inplace, inplace_ufunc, requires_grad_any, result_dtype, check_inplace_leaf,
-                    as_tensor_like)
+                    as_tensor_like, check_writeable)
 
 # ------------------------------------------------------------------------------------------
 # Binary arithmetic
@@ -206,6 +206,8 @@ def _mul(a, b):
                 return _make(out, node)
             return _wrap(out)
         ad, bd = operands(a, b)
+        if type(b) is float and ad.dtype.itemsize == 2:
+            return _binary_result(a, b, _half_with_exact_scalar(np.multiply, ad, b), MulBackward0, save=True)
         return _binary_result(a, b, ad * bd, MulBackward0, save=True)
     except ValueError:
         _raise_broadcast_error(a, b)
@@ -222,11 +224,21 @@ def _truediv(a, b):
             ad = a._data.astype(f)
             bd = b._data.astype(f) if isinstance(b, Tensor) else f.type(b)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = ad / bd
+            if type(b) is float and ad.dtype.itemsize == 2:
+                out = _half_with_exact_scalar(np.true_divide, ad, b)
+            else:
+                out = ad / bd
         return _binary_result(a, b, out, DivBackward0, save=True)
     except ValueError:
         _raise_broadcast_error(a, b)
         raise
+
+
+def _half_with_exact_scalar(ufunc, ad, scalar: float):
+    """``ad * scalar`` / ``ad / scalar`` for a float16/bfloat16 array: PyTorch multiplies and divides by a
+    Python float in float32 without first rounding the scalar to the half type (it does round it for
+    add/sub/pow, as NumPy does), so 0.1 and 1.1 give different last bits otherwise."""
+    return ufunc(ad.astype(np.float32), np.float32(scalar)).astype(ad.dtype)
 
 
 def _rtruediv(a, b):
@@ -242,6 +254,22 @@ def _check_alpha(input, other, alpha) -> None:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
 
 
+def _scaled_binary(a, b, alpha, node_cls):
+    """``a + alpha * b`` (AddBackward0) or ``a - alpha * b`` (SubBackward0) for tensors: one node that
+    knows alpha, as PyTorch records it, rather than a separate multiplication."""
+    try:
+        ad, bd = operands(a, b)
+        scaled = bd * alpha
+        out = ad + scaled if node_cls is AddBackward0 else ad - scaled
+    except ValueError:
+        _raise_broadcast_error(a, b)
+        raise
+    t = _binary_result(a, b, out.astype(ad.dtype, copy=False), node_cls)
+    if t._grad_fn is not None:
+        t._grad_fn._alpha = alpha
+    return t
+
+
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` (``torch.add``)."""
     if not isinstance(input, Tensor):
@@ -249,6 +277,8 @@ def add(input, other, *, alpha=1, out=None):
     if type(alpha) is not int or alpha != 1:
         _check_alpha(input, other, alpha)
     if alpha != 1:
+        if isinstance(other, Tensor):
+            return _out(_scaled_binary(input, other, alpha, AddBackward0), out)
         other = other * alpha
     return _out(_add(input, other), out)
 
@@ -261,6 +291,8 @@ def sub(input, other, *, alpha=1, out=None):
         _check_alpha(input, other, alpha)
         _check_bool_sub(input, other)
     if alpha != 1:
+        if isinstance(other, Tensor):
+            return _out(_scaled_binary(input, other, alpha, SubBackward0), out)
         other = other * alpha
     return _out(_sub(input, other), out)
 
@@ -329,11 +361,28 @@ def _float_floor_divide(xp, a, b):
     return xp.where(b == 0, a / b, floored).astype(a.dtype, copy=False)
 
 
+class _NoDerivative(Node):
+    """Recorded for an op PyTorch does not differentiate (``floor_divide``): backward through it fails."""
+
+    def apply(self, g):
+        raise RuntimeError(f"derivative for {self._op} is not implemented")
+
+
+# PyTorch names this node NotImplemented; built with type() so the module does not shadow the builtin.
+_NotImplementedNode = type("NotImplemented", (_NoDerivative,), {"__module__": __name__})
+
+
 def floor_divide(input, other):
-    """``input // other`` (``torch.floor_divide``)."""
+    """``input // other`` (``torch.floor_divide``); backward through it is an error, as in PyTorch."""
     if not isinstance(input, Tensor):
         input = _wrapped_scalar(input, other)
-    return div(input, other, rounding_mode="floor")
+    result = div(input, other, rounding_mode="floor")
+    if result._grad_fn is not None:
+        node = _NotImplementedNode()
+        node._op = "aten::floor_divide"
+        node._next = tuple(edge(t) for t in (input, other) if isinstance(t, Tensor))
+        result._grad_fn = node
+    return result
 
 
 def _reject_bool(arr, kernel: str) -> None:
@@ -357,7 +406,10 @@ class _ModBackward(_BinaryNode):
     _mode = "floor"
 
     def apply(self, g):
-        na, nb = self._next
+        na = self._next[0]
+        if len(self._next) == 1:  # the Scalar overload: one input
+            return (grad_for(g, self._sa, self._da) if na is not None else None,)
+        nb = self._next[1]
         ga = grad_for(g, self._sa, self._da) if na is not None else None
         gb = None
         if nb is not None:
@@ -392,8 +444,14 @@ def _modulus(input, other, ufunc_name, kernel, node_classes):
         raise RuntimeError("ZeroDivisionError")
     with np.errstate(divide="ignore", invalid="ignore"):
         out = getattr(xp, ufunc_name)(ad, bd)
-    node_cls = node_classes[isinstance(other, Tensor)]
-    return _binary_result(input, other, out, node_cls, save=True)
+    if not isinstance(other, Tensor):  # PyTorch's Scalar overload records one input and saves nothing
+        if _GradState.enabled and input._requires_grad:
+            node = node_classes[0]()
+            node._sa, node._da = ad.shape, input._data.dtype
+            node._next = (edge(input),)
+            return _make(out, node)
+        return _wrap(out)
+    return _binary_result(input, other, out, node_classes[1], save=True)
 
 
 def remainder(input, other):
@@ -653,7 +711,17 @@ log10, Log10Backward0 = _def_unary("log10", np.log10, lambda g, x: g / (x * math
 log1p, Log1PBackward0 = _def_unary("log1p", np.log1p, lambda g, x: g / (x + 1),
                                    grad_name="Log1PBackward0")
 sqrt, SqrtBackward0 = _def_unary("sqrt", np.sqrt, lambda g, r: g / (r * 2), save="output")
-rsqrt, RsqrtBackward0 = _def_unary("rsqrt", lambda a: 1 / np.sqrt(a),
+def _in_float32(fn):
+    """A composite forward computed in float32 for float16/bfloat16 and rounded once at the end,
+    as PyTorch's kernels compute half types (NumPy would round after every step)."""
+    def forward(a):
+        if a.dtype.itemsize == 2:
+            return fn(a.astype(np.float32)).astype(a.dtype)
+        return fn(a)
+    return forward
+
+
+rsqrt, RsqrtBackward0 = _def_unary("rsqrt", _in_float32(lambda a: 1 / np.sqrt(a)),
                                    lambda g, r: g * (r * r * r) * -0.5, save="output")
 sin, SinBackward0 = _def_unary("sin", np.sin, lambda g, x: g * cos(x))
 cos, CosBackward0 = _def_unary("cos", np.cos, lambda g, x: g * -sin(x))
@@ -678,7 +746,7 @@ reciprocal, ReciprocalBackward0 = _def_unary("reciprocal", np.reciprocal, lambda
                                              save="output")
 erf, ErfBackward0 = _def_unary("erf", special_erf,
                                lambda g, x: g * exp(-(x * x)) * (2 / math.sqrt(math.pi)))
-erfc, ErfcBackward0 = _def_unary("erfc", lambda a: 1 - special_erf(a),
+erfc, ErfcBackward0 = _def_unary("erfc", _in_float32(special_erfc),
                                  lambda g, x: g * exp(-(x * x)) * (-2 / math.sqrt(math.pi)))
 erfinv, ErfinvBackward0 = _def_unary("erfinv", special_erfinv,
                                      lambda g, r: g * exp(r * r) * (math.sqrt(math.pi) / 2), save="output")
@@ -697,7 +765,7 @@ def _sigmoid_backward(g, r):
     return g * (r * (1 - r))
 
 
-sigmoid, SigmoidBackward0 = _def_unary("sigmoid", _sigmoid_forward, _sigmoid_backward,
+sigmoid, SigmoidBackward0 = _def_unary("sigmoid", _in_float32(_sigmoid_forward), _sigmoid_backward,
                                        save="output")
 
 
@@ -719,18 +787,19 @@ def square(input):
 class ReluBackward0(Node):
     def apply(self, g):
         r = self._result()
-        if not _GradState.enabled:  # NOTE: no graph of the backward is recorded: one ufunc, no bool->float copy
+        # NOTE: zero where the result is <= 0, so a NaN passes its gradient through, as in PyTorch
+        if not _GradState.enabled:  # no graph of the backward is recorded: one ufunc, no bool->float copy
             gd, rd = g._data, r._data
             if gd.shape != rd.shape or gd.ndim == 0:
-                return (_wrap(np.multiply(gd, rd > 0, dtype=gd.dtype)),)
+                return (_wrap(np.multiply(gd, ~(rd <= 0), dtype=gd.dtype)),)
             xp = array_module(gd)
             out = xp.empty(gd.shape, dtype=gd.dtype)
 
             def mask(part):
-                xp.multiply(gd[part], rd[part] > 0, out=out[part], dtype=gd.dtype)
+                xp.multiply(gd[part], ~(rd[part] <= 0), out=out[part], dtype=gd.dtype)
             in_chunks(mask, xp, gd.shape[0], gd.size)
             return (_wrap(out),)
-        return (g * (r > 0),)
+        return (g * (r <= 0).logical_not(),)
 
 
 def relu(input):
@@ -766,11 +835,29 @@ def _def_piecewise(name, forward, int_ok=True):
     return op
 
 
-sign = _def_piecewise("sign", lambda xp, a: xp.sign(a) if a.dtype.kind != "b" else a.copy())
-sgn = _def_piecewise("sgn", lambda xp, a: xp.sign(a) if a.dtype.kind != "b" else a.copy())
-floor = _def_piecewise("floor", lambda xp, a: xp.floor(a) if a.dtype.kind in "fV" else a.copy())
-ceil = _def_piecewise("ceil", lambda xp, a: xp.ceil(a) if a.dtype.kind in "fV" else a.copy())
-trunc = _def_piecewise("trunc", lambda xp, a: xp.trunc(a) if a.dtype.kind in "fV" else a.copy())
+def _sign(xp, a):
+    """-1, 0 or 1; NaN gives 0 in PyTorch (NumPy gives NaN), so abs's gradient at NaN is 0 too."""
+    if a.dtype.kind == "b":
+        return a.copy()
+    res = xp.sign(a)
+    if a.dtype.kind in "fV":
+        res = xp.where(xp.isnan(res), xp.zeros((), res.dtype), res)
+    return res
+
+
+sign = _def_piecewise("sign", _sign)
+sgn = _def_piecewise("sgn", _sign)
+def _integral_rounding(ufunc_name):
+    """floor/ceil/trunc: identity on integers; PyTorch has no bool kernel for them."""
+    def forward(xp, a):
+        _reject_bool(a, f"{ufunc_name}_vml_cpu")
+        return getattr(xp, ufunc_name)(a) if a.dtype.kind in "fV" else a.copy()
+    return forward
+
+
+floor = _def_piecewise("floor", _integral_rounding("floor"))
+ceil = _def_piecewise("ceil", _integral_rounding("ceil"))
+trunc = _def_piecewise("trunc", _integral_rounding("trunc"))
 fix = trunc
 
 
@@ -778,6 +865,9 @@ def round(input, *, decimals: int = 0, out=None):
     """Round half to even (``torch.round``), optionally to ``decimals`` places."""
     d = input._data
     xp = array_module(d)
+    if decimals != 0 and d.dtype.kind not in "fV":
+        raise NotImplementedError(f"\"round_cpu\" not implemented for '{_type_name(d.dtype)}'")
+    _reject_bool(d, "round_vml_cpu")
     res = xp.round(d, decimals) if d.dtype.kind in "fV" else d.copy()
     result = _wrap(res)
     if _GradState.enabled and input._requires_grad:
@@ -802,35 +892,43 @@ def frac(input):
 # Binary elementwise: minimum/maximum, atan2, lerp, addcmul, hypot ...
 # ------------------------------------------------------------------------------------------
 
+def _pick_gradients(node, g, a_lost, b_lost, tie):
+    """maximum/minimum: each operand gets the gradient except where it lost; ties split it equally.
+    Where a NaN made the comparison unordered, both operands get the full gradient, as in PyTorch."""
+    na, nb = node._next
+    half = tie.to(g.dtype) * 0.5
+    ga = grad_for(g * (1 - a_lost.to(g.dtype) - half), node._sa, node._da) if na is not None else None
+    gb = grad_for(g * (1 - b_lost.to(g.dtype) - half), node._sb, node._db) if nb is not None else None
+    return ga, gb
+
+
 class MaximumBackward0(_BinaryNode):
     def apply(self, g):
         a, b = self._saved_tensors()
-        na, nb = self._next
-        # ties split the gradient equally, as PyTorch does
-        ma = (a > b).to(g.dtype) + (a == b).to(g.dtype) * 0.5
-        ga = grad_for(g * ma, self._sa, self._da) if na is not None else None
-        gb = grad_for(g * (1 - ma), self._sb, self._db) if nb is not None else None
-        return ga, gb
+        return _pick_gradients(self, g, a < b, a > b, a == b)
 
 
 class MinimumBackward0(_BinaryNode):
     def apply(self, g):
         a, b = self._saved_tensors()
-        na, nb = self._next
-        ma = (a < b).to(g.dtype) + (a == b).to(g.dtype) * 0.5
-        ga = grad_for(g * ma, self._sa, self._da) if na is not None else None
-        gb = grad_for(g * (1 - ma), self._sb, self._db) if nb is not None else None
-        return ga, gb
+        return _pick_gradients(self, g, a > b, a < b, a == b)
+
+
+def _check_tensor_other(name: str, other) -> None:
+    if not isinstance(other, Tensor):  # NOTE: unlike add/mul, these take no Python scalar in PyTorch
+        raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
 
 
 def maximum(input, other):
     """Elementwise max, NaN-propagating (``torch.maximum``)."""
+    _check_tensor_other("maximum", other)
     ad, bd = operands(input, other)
     return _binary_result(input, other, array_module(ad).maximum(ad, bd), MaximumBackward0, save=True)
 
 
 def minimum(input, other):
     """Elementwise min, NaN-propagating (``torch.minimum``)."""
+    _check_tensor_other("minimum", other)
     ad, bd = operands(input, other)
     return _binary_result(input, other, array_module(ad).minimum(ad, bd), MinimumBackward0, save=True)
 
@@ -859,12 +957,14 @@ class FminBackward0(_FmaxFminBackward):
 
 def fmax(input, other):
     """Elementwise max that ignores NaN (``torch.fmax``)."""
+    _check_tensor_other("fmax", other)
     ad, bd = operands(input, other)
     return _binary_result(input, other, array_module(ad).fmax(ad, bd), FmaxBackward0, save=True)
 
 
 def fmin(input, other):
     """Elementwise min that ignores NaN (``torch.fmin``)."""
+    _check_tensor_other("fmin", other)
     ad, bd = operands(input, other)
     return _binary_result(input, other, array_module(ad).fmin(ad, bd), FminBackward0, save=True)
 
@@ -943,16 +1043,23 @@ class ClampBackward0(Node):
 
     def apply(self, g):
         x, lo, hi = self._saved_tensors()
-        grads = []
+        nx, nlo, nhi = self._edges()
         inside = _wrap(_inside_t(x._data, lo, hi))
-        grads.append(grad_for(g * inside, self._sx, self._dx) if self._next[0] is not None else None)
-        if lo is not None:
+        gx = grad_for(g * inside, self._sx, self._dx) if nx is not None else None
+        glo = ghi = None
+        if nlo is not None:
             below = _wrap((x._data < lo._data) & ((hi is None) or (lo._data <= hi._data)))
-            grads.append(grad_for(g * below, lo._data.shape, lo._data.dtype) if self._next[1] is not None else None)
-        if hi is not None:
+            glo = grad_for(g * below, lo._data.shape, lo._data.dtype)
+        if nhi is not None:
             above = _wrap(x._data > hi._data)
-            grads.append(grad_for(g * above, hi._data.shape, hi._data.dtype) if self._next[-1] is not None else None)
-        return tuple(grads)
+            ghi = grad_for(g * above, hi._data.shape, hi._data.dtype)
+        return self._pack(gx, glo, ghi)
+
+    def _edges(self):
+        return self._next  # one slot per (input, min, max), None for a bound not given
+
+    def _pack(self, gx, glo, ghi):
+        return gx, glo, ghi
 
 
 def _inside_t(d, lo, hi):
@@ -982,7 +1089,7 @@ def clamp(input, min=None, max=None, *, out=None):
             res = xp.minimum(res, hi._data.astype(dt.np, copy=False))
         if requires_grad_any(input, lo, hi):
             node = ClampBackward0()
-            node._next = tuple(edge(t) for t in (input, lo, hi) if t is not None)
+            node._next = tuple(edge(t) if t is not None else None for t in (input, lo, hi))
             node._sx, node._dx = input._data.shape, input._data.dtype
             node._save(input, lo, hi)
             return _out(_make(res, node), out)
@@ -1023,7 +1130,13 @@ class ClampMinBackward0(ClampBackward1):
 
 
 class ClampMinBackward1(ClampBackward0):
-    pass
+    """clamp_min(input, tensor): two inputs in PyTorch."""
+
+    def _edges(self):
+        return self._next[0], self._next[1], None
+
+    def _pack(self, gx, glo, ghi):
+        return gx, glo
 
 
 class ClampMaxBackward0(ClampBackward1):
@@ -1031,14 +1144,25 @@ class ClampMaxBackward0(ClampBackward1):
 
 
 class ClampMaxBackward1(ClampBackward0):
-    pass
+    """clamp_max(input, tensor): two inputs in PyTorch."""
+
+    def _edges(self):
+        return self._next[0], None, self._next[1]
+
+    def _pack(self, gx, glo, ghi):
+        return gx, ghi
 
 
 def _renamed(result, scalar_cls, tensor_cls):
     """clamp_min/clamp_max share clamp's backward but PyTorch names their grad_fn differently."""
     node = result._grad_fn
     if node is not None:
-        node.__class__ = scalar_cls if isinstance(node, ClampBackward1) else tensor_cls
+        if isinstance(node, ClampBackward1):
+            node.__class__ = scalar_cls
+        else:
+            node.__class__ = tensor_cls
+            bound = 1 if tensor_cls is ClampMinBackward1 else 2
+            node._next = (node._next[0], node._next[bound])  # no slot for the bound not given
     return result
 
 
@@ -1231,8 +1355,14 @@ class CloneBackward0(Node):
 
 
 def clone(input, *, memory_format=None):
-    """A copy with its own storage; gradients flow back unchanged (``torch.clone``)."""
-    return _unary(input, input._data.copy(), CloneBackward0)
+    """A copy with its own storage; gradients flow back unchanged (``torch.clone``).
+
+    PyTorch's default ``preserve_format`` keeps a dense input's stride order (a transposed tensor's
+    clone is still transposed) and NumPy's ``order="K"`` copy lays memory out the same way;
+    ``memory_format=contiguous_format`` (what ``contiguous()`` uses) gives row-major memory.
+    """
+    order = "C" if memory_format is not None and memory_format.name == "contiguous_format" else "K"
+    return _unary(input, input._data.copy(order=order), CloneBackward0)
 
 
 class ToCopyBackward0(Node):
@@ -1342,6 +1472,7 @@ def zero_(self):
     check_inplace_leaf(self)
     if _GradState.enabled and self._requires_grad:
         return inplace(self, lambda t: t * 0)
+    check_writeable(self._data)
     self._data[...] = 0
     self._vbox[0] += 1
     return self
@@ -1356,8 +1487,10 @@ def fill_(self, value):
         if _GradState.enabled and (self._requires_grad or value._requires_grad):
             return inplace(self, lambda t, v: t * 0 + v, value)
         value = value.item()
+    D.check_scalar_fits(value, self.dtype, fill=True)
     if _GradState.enabled and self._requires_grad:
         return inplace(self, lambda t: t * 0 + value)
+    check_writeable(self._data)
     self._data[...] = value
     self._vbox[0] += 1
     return self
@@ -1384,6 +1517,7 @@ def copy_(self, src, non_blocking: bool = False):
     if np.broadcast_shapes(sd.shape, self._data.shape) != self._data.shape:
         raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
                            f"{list(np.broadcast_shapes(sd.shape, self._data.shape))}")
+    check_writeable(self._data)
     self._data[...] = sd
     self._vbox[0] += 1
     return self

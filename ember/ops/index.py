@@ -101,7 +101,8 @@ def _slice_of(item: slice) -> slice:
         step = int(step.__index__())
         if step == 0:
             raise ValueError("slice step cannot be zero")
-    # NOTE: negative steps are accepted (NumPy's meaning); PyTorch itself rejects them.
+        if step < 0:  # NOTE: NumPy would reverse; PyTorch rejects negative steps (use flip)
+            raise ValueError("step must be greater than zero")
     return slice(None if start is None else start.__index__(), None if stop is None else stop.__index__(), step)
 
 
@@ -302,7 +303,7 @@ def getitem(input: Tensor, key) -> Tensor:
             raise IndexError(f"index {key} is out of bounds for dimension 0 with size {size}")
         basic = (key, Ellipsis)
         return _record_view(input, d[basic], SelectBackward0, _shape=d.shape, _key=_Key(basic, None, "select", True))
-    if type(key) is slice and d.ndim:  # fast path: x[a:b:c]
+    if type(key) is slice and d.ndim and (key.step is None or type(key.step) is int and key.step > 0):  # x[a:b:c]
         return _record_view(input, d[key], SliceBackward0, _shape=d.shape, _key=_Key((key,), None, "slice", True))
     if type(key) is Tensor and key._data.ndim == 1 and key._data.dtype == np.int64 and d.ndim:
         return _index_parsed(input, _Key((Ellipsis,), [(0, "adv", key._data)], "alias", False))  # x[idx]
@@ -755,13 +756,15 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     if idx.dtype not in (np.int64, np.int32):
         raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
     dim = wrap_dim(dim, d.ndim)
+    if d.ndim == 0 and idx.size != 1:
+        raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
     size = _as_nd(d.shape)[dim]
-    if idx.size and (int(idx.min()) < -size or int(idx.max()) >= size):
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= size):  # no negative indices, as in PyTorch
         raise IndexError("index out of range in self")
     xp = array_module(d)
     res = xp.take(d.reshape(_as_nd(d.shape)), idx.reshape(-1), axis=dim)
     if d.ndim == 0:
-        res = res.reshape(idx.shape)
+        res = res.reshape(())
     if _GradState.enabled and input._requires_grad:
         node = IndexSelectBackward0()
         node._next = (edge(input),)
@@ -989,6 +992,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """``input`` with ``value`` where ``mask`` is True (broadcast); value is a scalar or 0-d tensor."""
     _check_bool_mask("masked_fill_", mask)
     _check_value_0d("masked_fill_", value)
+    if not isinstance(value, Tensor):
+        D.check_scalar_fits(value, input.dtype, fill=True)
     d, m = input._data, mask._data
     xp = array_module(d)
     if type(m) is not type(d):
@@ -997,7 +1002,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         fill = xp.asarray(value._data).astype(d.dtype)
     else:
         fill = xp.asarray(value).astype(d.dtype)
-    shape = _broadcast_shape(d.shape, m.shape)
+    shape = _broadcast_shape(m.shape, d.shape)  # the mask is "tensor a" in PyTorch's message
     res = xp.where(m, fill, d)
     if res.shape != shape:
         res = xp.broadcast_to(res, shape).copy()
@@ -1020,6 +1025,7 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     if requires_grad_any(self, value) or isinstance(value, Tensor):
         return inplace(self, masked_fill, mask, value)
     _check_bool_mask("masked_fill_", mask)
+    D.check_scalar_fits(value, self.dtype, fill=True)
     d, m = self._data, mask._data
     if _broadcast_shape(d.shape, m.shape) != d.shape:
         raise RuntimeError(f"output with shape {list(d.shape)} doesn't match the broadcast shape "

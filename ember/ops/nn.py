@@ -41,11 +41,22 @@ def _softmax_forward(input: Tensor, dim: int, dtype, log: bool, node_cls, kernel
         work = work.reshape(1)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         shifted = work - xp.amax(work, axis=axis, keepdims=True) if work.size else work
+        # NOTE: for float16/bfloat16 PyTorch's kernels round some intermediates to the half type: the
+        # last-dim log_softmax keeps the sum and its log, the other-dim softmax keeps the exponentials.
+        half = work is not d
+        last = axis == work.ndim - 1
         if log:
-            res = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+            total = xp.exp(shifted).sum(axis=axis, keepdims=True)
+            if half and last:
+                res = shifted - _round_through(xp.log(_round_through(total, d.dtype)), d.dtype)
+            else:
+                res = shifted - xp.log(total)
         else:
             res = xp.exp(shifted)
-            res /= res.sum(axis=axis, keepdims=True)
+            total = res.sum(axis=axis, keepdims=True)
+            if half and not last:
+                res = _round_through(res, d.dtype)
+            res /= total
     res = res.astype(d.dtype, copy=False).reshape(d.shape)
     if _GradState.enabled and input._requires_grad:
         node = node_cls()
@@ -56,6 +67,11 @@ def _softmax_forward(input: Tensor, dim: int, dtype, log: bool, node_cls, kernel
         node._out = SavedOutput(result)
         return result
     return _wrap(res)
+
+
+def _round_through(arr, half_dtype):
+    """``arr`` (float32) rounded to ``half_dtype`` and back: a value PyTorch stores in the half type."""
+    return arr.astype(half_dtype).astype(arr.dtype)
 
 
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:

@@ -152,6 +152,16 @@ def _acc_dtype(d):
     return np.float32 if d.dtype.itemsize == 2 and d.dtype.kind in "fV" else None
 
 
+def _scan_acc_dtype(d):
+    """The dtype cumsum/cumprod accumulate in: PyTorch's CPU accumulate type, float32 for the half
+    types and float64 for float32 (so a long float32 cumsum matches PyTorch to the bit)."""
+    if d.dtype.kind not in "fV":
+        return None
+    if d.dtype.itemsize == 2:
+        return np.float32
+    return np.float64 if d.dtype == np.float32 else None
+
+
 class _ReturnTypes:
     """``ember.return_types``: the named (values, indices) tuples of max/min/sort/topk/... ."""
 
@@ -403,6 +413,8 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 
 def _arg_extreme(name: str, input: Tensor, dim, keepdim: bool) -> Tensor:
     d = input._data
+    if d.dtype.kind == "b":
+        raise RuntimeError(f"{name}(): does not support bool input")
     xp = array_module(d)
     fn = xp.argmax if name == "argmax" else xp.argmin
     if dim is None:
@@ -445,8 +457,9 @@ def _var_args(name: str, dim, unbiased, correction):
     return dim, correction
 
 
-def _var_forward(name: str, input: Tensor, dim, correction, keepdim: bool):
-    """The variance array, the reduced axes and the degrees of freedom."""
+def _var_forward(name: str, input: Tensor, dim, correction, keepdim: bool, take_sqrt: bool = False):
+    """The variance (or with ``take_sqrt`` the standard deviation) array, the reduced axes and the degrees
+    of freedom; half types compute in float32 and round once, as PyTorch does."""
     d = input._data
     if d.dtype.kind not in "fV":
         raise RuntimeError("std and var only support floating point and complex dtypes")
@@ -467,6 +480,8 @@ def _var_forward(name: str, input: Tensor, dim, correction, keepdim: bool):
                       "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
         with np.errstate(invalid="ignore", divide="ignore"):
             var_arr = var_arr / array_module(d).asarray(0, dtype=var_arr.dtype)
+    if take_sqrt:
+        var_arr = array_module(d).sqrt(var_arr)
     return array_module(d).asarray(var_arr).astype(d.dtype, copy=False), dims, dof
 
 
@@ -492,9 +507,7 @@ class StdBackward0(Node):
 
 def _var_like(name: str, input: Tensor, dim, unbiased, keepdim: bool, correction, take_sqrt: bool) -> Tensor:
     dim, correction = _var_args(name, dim, unbiased, correction)
-    res, dims, dof = _var_forward(name, input, dim, correction, keepdim)
-    if take_sqrt:
-        res = array_module(res).sqrt(res)
+    res, dims, dof = _var_forward(name, input, dim, correction, keepdim, take_sqrt)
     if _GradState.enabled and input._requires_grad:
         node = StdBackward0() if take_sqrt else VarBackward0()
         node._next = (edge(input),)
@@ -663,11 +676,11 @@ def _cumsum_array(d, axis: int, reverse: bool, acc):
     xp = array_module(d)
     if d.ndim == 0:
         return d.astype(acc or d.dtype, copy=True)
-    half = _acc_dtype(d) if acc is None else None
+    wide = _scan_acc_dtype(d) if acc is None else None
     if reverse:
         d = xp.flip(d, axis)
-    res = xp.cumsum(d, axis=axis, dtype=half or acc)
-    if half is not None:
+    res = xp.cumsum(d, axis=axis, dtype=wide or acc)
+    if wide is not None:
         res = res.astype(d.dtype)
     return xp.flip(res, axis) if reverse else res
 
@@ -742,7 +755,12 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     acc = _sum_dtype(d.dtype, dtype)
     work = d.astype(acc) if acc is not None else d
     with np.errstate(over="ignore", invalid="ignore"):
-        res = work.copy() if d.ndim == 0 else array_module(d).cumprod(work, axis=axis)
+        if d.ndim == 0:
+            res = work.copy()
+        elif _scan_acc_dtype(work) is not None:
+            res = array_module(d).cumprod(work, axis=axis, dtype=_scan_acc_dtype(work)).astype(work.dtype)
+        else:
+            res = array_module(d).cumprod(work, axis=axis)
     if _GradState.enabled and input._requires_grad:
         node = CumprodBackward0()
         node._next = (edge(input),)

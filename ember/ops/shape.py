@@ -1,6 +1,8 @@
 """Shape and view ops: view/reshape, expand, transpose/permute, squeeze/unsqueeze, cat/stack, split..."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._backend import array_module
@@ -199,6 +201,8 @@ class PermuteBackward0(Node):
 def permute(input, *dims):
     """Reorder dimensions, sharing storage (``torch.permute``)."""
     d = input._data
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = _size_args(dims)
     if len(dims) != d.ndim:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
@@ -323,6 +327,8 @@ def movedim(input, source, destination):
         raise RuntimeError(f"movedim: repeated dim in `source` ({_fmt(src)})")
     if len(set(dst)) != len(dst):
         raise RuntimeError(f"movedim: repeated dim in `destination` ({_fmt(dst)})")
+    if d.ndim == 0:  # dim 0 / -1 name the only "dim" of a scalar: nothing moves
+        return permute(input, ())
     order = [None] * d.ndim
     for s, t in zip(src, dst):
         order[t] = s
@@ -396,6 +402,8 @@ def narrow(input, dim: int, start, length: int):
     """``length`` elements from ``start`` along ``dim``, as a view (SliceBackward0)."""
     from .index import SliceBackward0
     d = input._data
+    if d.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     dim = wrap_dim(dim, d.ndim)
     start, length = int(start), int(length)
     size = d.shape[dim]
@@ -498,6 +506,8 @@ def _pieces(input, dim: int, sizes, node_cls):
 def split(tensor, split_size_or_sections, dim: int = 0):
     """Views of equal ``split_size`` (last one smaller) or of the listed sizes along ``dim``."""
     d = tensor._data
+    if d.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     dim = wrap_dim(dim, d.ndim)
     n = d.shape[dim]
     if isinstance(split_size_or_sections, (list, tuple)):
@@ -523,6 +533,8 @@ def chunk(input, chunks: int, dim: int = 0):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = input._data
+    if d.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     dim = wrap_dim(dim, d.ndim)
     n = d.shape[dim]
     size = -(-n // chunks)
@@ -990,12 +1002,27 @@ def diag(input, diagonal: int = 0):
 
 
 def _t_prop(self):
-    return t(self) if self._data.ndim <= 2 else permute(self, tuple(reversed(range(self._data.ndim))))
+    """``x.T``: PyTorch records it as a permute at every rank, and warns off ranks other than 2."""
+    ndim = self._data.ndim
+    if ndim == 0:
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.",
+                      UserWarning, stacklevel=2)
+    elif ndim != 2:
+        warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated "
+                      "and it will throw an error in a future release. Consider `x.mT` to transpose batches of "
+                      "matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a "
+                      "tensor.", UserWarning, stacklevel=2)
+    return permute(self, tuple(reversed(range(ndim)))) if ndim else permute(self, ())
 
 
 def _mT(self):
+    if self._data.ndim == 0:
+        warnings.warn("Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.",
+                      UserWarning, stacklevel=2)
+        return self
     if self._data.ndim < 2:
-        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got "
+                           f"{self._data.ndim}-D tensor.")
     return transpose(self, -2, -1)
 
 

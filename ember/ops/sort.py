@@ -48,6 +48,8 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """``torch.topk``: the ``k`` largest (or smallest) along ``dim`` as (values, indices), always sorted."""
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     work, axis = _work_axis(input._data, dim)
     if not 0 <= k <= work.shape[axis]:
         raise RuntimeError("selected index k out of range")

@@ -309,3 +309,24 @@ def test_saved_output_is_checked_for_in_place_changes():
     y.detach().add_(1)
     with pytest.raises(RuntimeError, match="which is output 0 of Exp, is at version 1; expected version 0"):
         y.sum().backward()
+
+
+@LIBS
+def test_node_repr_names_its_module_and_legacy_call_errors(T):
+    class Twice(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    y = Twice.apply(T.ones(2, requires_grad=True))
+    prefix = "torch" if T is torch else "ember"
+    assert repr(y.grad_fn).startswith(f"<{prefix}.autograd.function.TwiceBackward object at 0x")
+    assert repr(y.grad_fn.next_functions[0][0]).startswith("<AccumulateGrad object at 0x")
+    with pytest.warns(DeprecationWarning, match="should not be instantiated"):
+        legacy = Twice()
+    with pytest.raises(RuntimeError, match="Legacy autograd function with non-static forward method is deprecated"):
+        legacy(T.ones(2))

@@ -81,3 +81,33 @@ def test_gradcheck_leaves_inputs_unchanged():
     x = _t(arr)
     ember.autograd.gradcheck(lambda a: a.exp(), (x,))
     np.testing.assert_array_equal(x.detach().numpy(), arr)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_mismatch_message_prints_jacobians_like_torch(dtype):
+    from tests.helpers import torch
+
+    def message(T):
+        class Wrong(T.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return (x * x).sum()
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 3 * T.ones(2, dtype=getattr(T, dtype))
+        x = T.tensor([1.0, 2.0], dtype=getattr(T, dtype), requires_grad=True)
+        with pytest.warns(UserWarning) if dtype == "float32" else _nothing():
+            with pytest.raises(Exception) as info:
+                T.autograd.gradcheck(Wrong.apply, (x,), eps=1e-3)
+        return type(info.value).__name__, str(info.value).replace("torch.", "ember.")
+
+    assert message(ember) == message(torch)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

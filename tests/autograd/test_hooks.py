@@ -138,3 +138,28 @@ def test_hooks_run_for_autograd_grad_and_grad_untouched():
     (g,) = ember.autograd.grad(y.sum(), x)
     np.testing.assert_allclose(g.numpy(), [10.0, 10.0])
     assert x.grad is None
+
+
+def _size_changing_hook(g):
+    return g[:1]
+
+
+@LIBS
+@pytest.mark.parametrize("on_leaf", [True, False], ids=["leaf", "non-leaf"])
+def test_hook_may_not_change_type_dtype_or_size(T, on_leaf):
+    def target():
+        x = T.ones(2, requires_grad=True)
+        return x, (x if on_leaf else x * 1)
+    x, t = target()
+    t.register_hook(_size_changing_hook)
+    with pytest.raises(RuntimeError, match="hook '_size_changing_hook' has changed the size of value"):
+        (t * 2).sum().backward()
+    x, t = target()
+    t.register_hook(lambda g: g.double())
+    with pytest.raises(RuntimeError, match=r"hook '<lambda>' has changed the type of value \(was \w+.FloatTensor got "
+                                           r"\w+.DoubleTensor\)"):
+        (t * 2).sum().backward()
+    x, t = target()
+    t.register_hook(lambda g: 5)
+    with pytest.raises(TypeError, match="expected Variable, but hook returned 'int'"):
+        (t * 2).sum().backward()

@@ -61,6 +61,12 @@ def test_integer_data_errors_like_torch():
     assert repr(p) == repr(torch.nn.Parameter(torch.tensor([1, 2]), requires_grad=False)).replace("torch", "ember")
 
 
+def test_non_tensor_data_errors_like_torch():
+    for lib in (torch, ember):
+        with pytest.raises(AttributeError, match="'list' object has no attribute 'detach'"):
+            lib.nn.Parameter([1.0, 2.0])
+
+
 @pytest.mark.parametrize("requires_grad", [True, False])
 def test_deepcopy_and_pickle_keep_type(requires_grad):
     p = ember.nn.Parameter(ember.tensor([1.0, 2.0]), requires_grad=requires_grad)

@@ -326,6 +326,30 @@ ERRORS = {
                   r"The size of tensor a \(3\) must match the size of tensor b \(4\) at non-singleton dimension 1"),
     "where condition": (lambda T: T.where(T.ones(2), T.ones(2), T.zeros(2)), RuntimeError,
                         "where expected condition to be a boolean tensor, but got a tensor with dtype Float"),
+    "bool floor": (lambda T: T.tensor([True]).floor(), NotImplementedError, "\"floor_vml_cpu\" not implemented for 'Bool'"),
+    "bool ceil": (lambda T: T.tensor([True]).ceil(), NotImplementedError, "\"ceil_vml_cpu\" not implemented for 'Bool'"),
+    "bool trunc": (lambda T: T.tensor([True]).trunc(), NotImplementedError, "\"trunc_vml_cpu\" not implemented for 'Bool'"),
+    "bool round": (lambda T: T.tensor([True]).round(), NotImplementedError, "\"round_vml_cpu\" not implemented for 'Bool'"),
+    "int round decimals": (lambda T: T.tensor([1, 2]).round(decimals=1), NotImplementedError,
+                           "\"round_cpu\" not implemented for 'Long'"),
+    "bool argmax": (lambda T: T.tensor([True, False]).argmax(), RuntimeError, "argmax\\(\\): does not support bool input"),
+    "bool argmin": (lambda T: T.tensor([True, False]).argmin(0), RuntimeError, "argmin\\(\\): does not support bool input"),
+    "bool topk": (lambda T: T.tensor([True, False]).topk(1), RuntimeError, "topk does not support bool dtypes on CPU"),
+    "add_ on expanded": (lambda T: T.ones(2).expand(3, 2).add_(1), RuntimeError,
+                         "unsupported operation: more than one element of the written-to tensor refers to a single "
+                         "memory location. Please clone\\(\\) the tensor before performing the operation."),
+    "mul_ on expanded": (lambda T: T.ones(2).expand(3, 2).mul_(T.ones(3, 2)), RuntimeError,
+                         "more than one element of the written-to tensor refers to a single memory location"),
+    "exp_ on expanded": (lambda T: T.ones(2).expand(3, 2).exp_(), RuntimeError,
+                         "more than one element of the written-to tensor refers to a single memory location"),
+    "copy_ into expanded": (lambda T: T.ones(2).expand(3, 2).copy_(T.zeros(3, 2)), RuntimeError,
+                            "more than one element of the written-to tensor refers to a single memory location"),
+    "maximum scalar": (lambda T: T.maximum(T.ones(2), 2), TypeError,
+                       r"maximum\(\): argument 'other' \(position 2\) must be Tensor, not int"),
+    "minimum scalar": (lambda T: T.minimum(T.ones(2), 2.0), TypeError,
+                       r"minimum\(\): argument 'other' \(position 2\) must be Tensor, not float"),
+    "fmax scalar": (lambda T: T.fmax(T.ones(2), 2.0), TypeError,
+                    r"fmax\(\): argument 'other' \(position 2\) must be Tensor, not float"),
 }
 
 
@@ -408,3 +432,44 @@ def test_set_num_threads_rejects_non_positive_like_torch():
     for T in (ember, torch):
         with pytest.raises(RuntimeError, match="set_num_threads expects a positive integer"):
             T.set_num_threads(0)
+
+
+def test_nan_sign_and_gradients_at_nan_match_torch():
+    nan = float("nan")
+    check(lambda T, x: x.sign(), np.array([nan, -1.0, 0.0, 2.0]), grad=False)
+    check(lambda T, x: (x.relu(), x.abs()), np.array([nan, -1.0, 0.0, 2.0]))
+    check(lambda T, x, y: T.maximum(x, y), np.array([nan, 1.0, 0.0, 3.0]), np.array([0.0, nan, 0.0, 1.0]))
+    check(lambda T, x, y: T.minimum(x, y), np.array([nan, 1.0, 0.0, 3.0]), np.array([0.0, nan, 0.0, 1.0]))
+
+
+def test_floor_divide_records_not_implemented_like_torch():
+    for lib in (torch, ember):
+        x = lib.ones(3, requires_grad=True)
+        for y in (x // 2, 3 // x, lib.floor_divide(x, x)):
+            assert type(y.grad_fn).__name__ == "NotImplemented"
+            assert y.grad_fn.name().endswith("::autograd::NotImplemented")
+            with pytest.raises(RuntimeError, match="derivative for aten::floor_divide is not implemented"):
+                y.sum().backward()
+        assert len((x // 2).grad_fn.next_functions) == 1 and len(lib.floor_divide(x, x).grad_fn.next_functions) == 2
+        assert type(lib.div(x, 2, rounding_mode="floor").grad_fn).__name__ == "DivBackward2"
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("op", ["mul", "div", "rdiv", "add", "sub", "pow", "mul_", "div_", "add_", "rsqrt", "sigmoid",
+                                "erfc"])
+def test_half_precision_matches_torch_bit_for_bit(op, dtype):
+    # PyTorch computes half types in float32 and rounds once; it multiplies/divides by a Python float
+    # without rounding the scalar to the half type first, but rounds it for add/sub/pow.
+    fns = {"mul": lambda x: x * 1.1, "div": lambda x: x / 0.3, "rdiv": lambda x: 1.1 / x, "add": lambda x: x + 0.1,
+           "sub": lambda x: 1.1 - x, "pow": lambda x: x.abs() ** 1.1, "mul_": lambda x: x.mul_(0.1),
+           "div_": lambda x: x.div_(0.3), "add_": lambda x: x.add_(0.3), "rsqrt": lambda x: x.abs().rsqrt(),
+           "sigmoid": lambda x: x.sigmoid(), "erfc": lambda x: x.erfc()}
+    values = np.random.default_rng(5).standard_normal(2000) * 2
+    e = fns[op](ember.tensor(values).to(getattr(ember, dtype))).float().numpy()
+    t = fns[op](torch.tensor(values).to(getattr(torch, dtype))).float().numpy()
+    assert (e != t).mean() < 0.005
+
+
+def test_erfc_is_accurate_in_the_tails():
+    check(lambda T, x: x.erfc(), np.array([0.5, 3.0, 5.0, 8.0, 20.0, -3.0]), rtol=1e-6, atol=0)
+    check(lambda T, x: x.erfc(), np.array([0.5, 3.0, 5.0, 8.0, -3.0], dtype=np.float32), rtol=1e-5, atol=0)

@@ -329,3 +329,26 @@ def test_median():
     t = ember.tensor([2.0, 1.0, 2.0, 1.0])
     values, index = t.median(0)
     assert values.item() == 1.0 and t[index].item() == 1.0
+
+
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.sum(0), lambda T, x: x.sum(-1, keepdim=True), lambda T, x: x.mean(-1), lambda T, x: x.mean((0,)),
+    lambda T, x: x.prod(0), lambda T, x: x.amax(0), lambda T, x: x.amin(-1), lambda T, x: x.logsumexp(0),
+    lambda T, x: x.cumsum(0), lambda T, x: x.softmax(0), lambda T, x: x.log_softmax(-1), lambda T, x: x.norm(dim=0),
+    lambda T, x: x.max(0), lambda T, x: x.argmax(0), lambda T, x: x.var(0, correction=0),
+], ids=lambda f: "")
+def test_reductions_accept_dim_0_of_a_0d_tensor(fn):
+    check(fn, rand())
+
+
+@pytest.mark.parametrize("name,dtype", [(n, d) for n in ("cumsum", "cumprod") for d in
+                                        ("float16", "bfloat16", "float32", "float64")] +
+                         [(n, d) for n in ("std", "var") for d in ("float16", "bfloat16")])
+def test_accumulation_dtype_matches_torch_bit_for_bit(name, dtype):
+    # PyTorch accumulates cumsum/cumprod of float32 in double (its CPU accumulate type) and of the half
+    # types in float32; std takes the square root before rounding a half result. (Its float32/float64
+    # variance uses Welford's update, equal to ember's two-pass result within a few ulp only.)
+    values = np.random.default_rng(11).standard_normal((6, 57))
+    e = getattr(ember.tensor(values).to(getattr(ember, dtype)), name)(1).double().numpy()
+    t = getattr(torch.tensor(values).to(getattr(torch, dtype)), name)(1).double().numpy()
+    np.testing.assert_array_equal(e, t)

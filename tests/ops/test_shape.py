@@ -394,3 +394,26 @@ def test_cat_gradient_when_an_earlier_input_needs_none():
     out = ember.cat([a, b], dim=1)
     (out * ember.arange(5.0)).sum().backward()
     assert b.grad.tolist() == [[3.0, 4.0], [3.0, 4.0]]
+
+
+SCALAR_SHAPE_ERRORS = {
+    "narrow": (lambda T: T.tensor(5.0).narrow(0, 0, 1), RuntimeError, "narrow\\(\\) cannot be applied to a 0-dim tensor."),
+    "split": (lambda T: T.tensor(5.0).split(1), RuntimeError, "split expects at least a 1-dimensional tensor"),
+    "chunk": (lambda T: T.tensor(5.0).chunk(1), RuntimeError, "chunk expects at least a 1-dimensional tensor"),
+    "permute without dims": (lambda T: T.zeros(2).permute(), TypeError,
+                             'permute\\(\\) missing 1 required positional arguments: "dims"'),
+}
+
+
+@pytest.mark.parametrize("name", list(SCALAR_SHAPE_ERRORS))
+def test_0d_shape_errors_match_torch(name):
+    fn, exc, msg = SCALAR_SHAPE_ERRORS[name]
+    with pytest.raises(exc, match=msg):
+        fn(torch)
+    with pytest.raises(exc, match=msg):
+        fn(ember)
+
+
+def test_movedim_of_0d():
+    check(lambda T, x: x.movedim(0, 0) * 2, rand())
+    check(lambda T, x: x.movedim(-1, 0) * 2, rand())
