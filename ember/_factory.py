@@ -218,17 +218,30 @@ def _filled(fn_name, size, dtype, device, requires_grad, fill=None):
     return _finish(arr, requires_grad)
 
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _filled("zeros", size, dtype, device, requires_grad)
+def _given_size(fn_name: str, sizes: tuple, size):
+    """The size passed positionally (``ones(2, 3)``, ``ones((2, 3))``) or as ``size=``; PyTorch's error for none."""
+    if size is not None:
+        if sizes:
+            raise TypeError(f"{fn_name}() got multiple values for argument 'size'")
+        return (size,)
+    if not sizes:
+        raise TypeError(f'{fn_name}() missing 1 required positional arguments: "size"')
+    return sizes
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _filled("ones", size, dtype, device, requires_grad)
+def zeros(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False) -> Tensor:
+    return _filled("zeros", _given_size("zeros", sizes, size), dtype, device, requires_grad)
 
 
-def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+def ones(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False) -> Tensor:
+    return _filled("ones", _given_size("ones", sizes, size), dtype, device, requires_grad)
+
+
+def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
           memory_format=None, pin_memory=False) -> Tensor:
-    return _filled("empty", size, dtype, device, requires_grad)
+    return _filled("empty", _given_size("empty", sizes, size), dtype, device, requires_grad)
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False) -> Tensor:

@@ -183,3 +183,14 @@ def test_linspace_bit_exact(dtype, start, end, steps):
 
 def test_linspace_prints_like_torch():
     assert str(ember.linspace(-1, 1, steps=7)) == str(torch.linspace(-1, 1, steps=7))
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty"])
+def test_size_by_keyword_and_missing_size_like_torch(name):
+    for T in (torch, ember):
+        fn = getattr(T, name)
+        assert tuple(fn(size=(2, 3)).shape) == (2, 3) and tuple(fn(()).shape) == ()
+        with pytest.raises(TypeError, match=f'{name}\\(\\) missing 1 required positional arguments: "size"'):
+            fn()
+        with pytest.raises(TypeError, match=f"{name}\\(\\) got multiple values for argument 'size'"):
+            fn(2, size=(3,))
