@@ -14,7 +14,7 @@ from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
 from operator import is_
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .. import _dtype as D
 from .._backend import array_module, is_cuda_array, module_for_device
@@ -282,24 +282,39 @@ class Optimizer:
     def _update_batch(self, group: dict, batch: "_FlatBatch") -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement step() or _update_batch()")
 
-    def _flat_batches(self, group: dict) -> list["_FlatBatch"]:
+    def _flat_batches(self, group: dict) -> Iterator["_FlatBatch"]:
         """The group's parameters that have a gradient, as flat batches; the layout is rebuilt when
         those parameters, their dtype/device/shape, or the state tensors changed since the last step."""
-        layouts = self.__dict__.setdefault("_flat_layouts", {})
         params = [p for p in group["params"] if p._grad is not None]
-        layout = layouts.get(id(group))
-        array_keys = tuple(self._array_state(group))
-        if layout is None or not layout.is_current(self.state, params, array_keys):
-            new_layout = _FlatLayout(self, group, params)
-            if layout is not None:
-                layout.release()
-            layouts[id(group)] = new_layout
-            # Groups replaced by load_state_dict: their layouts go (their state tensors are no longer ours).
-            current = {id(g) for g in self.param_groups}
-            for key in [key for key in layouts if key not in current]:
-                del layouts[key]
-            layout = new_layout
-        return layout.batches
+        if len(set(map(id, params))) == len(params):
+            yield from self._flat_layout(group, 0, params).batches
+            return
+        # NOTE: a parameter listed twice (deprecated, warned about) is updated twice, one after the
+        # other, as PyTorch does: each repeat gets its own layout, built once the one before has run.
+        seen: dict[int, int] = {}
+        levels: list[list[Tensor]] = []
+        for p in params:
+            level = seen[id(p)] = seen.get(id(p), -1) + 1
+            if level == len(levels):
+                levels.append([])
+            levels[level].append(p)
+        for level, level_params in enumerate(levels):
+            yield from self._flat_layout(group, level, level_params).batches
+
+    def _flat_layout(self, group: dict, level: int, params: list[Tensor]) -> "_FlatLayout":
+        layouts = self.__dict__.setdefault("_flat_layouts", {})
+        key = (id(group), level)
+        layout = layouts.get(key)
+        if layout is not None and layout.is_current(self.state, params, tuple(self._array_state(group))):
+            return layout
+        new_layout = layouts[key] = _FlatLayout(self, group, params)
+        if layout is not None:
+            layout.release()
+        # Groups replaced by load_state_dict: their layouts go (their state tensors are no longer ours).
+        current = {id(g) for g in self.param_groups}
+        for stale in [k for k in layouts if k[0] not in current]:
+            del layouts[stale]
+        return new_layout
 
     def _evaluate_closure(self, closure: Callable | None):
         """Call the closure with grad mode on (PyTorch's step does ``with torch.enable_grad()``)."""
@@ -476,9 +491,9 @@ def _decay_(avg, grad, beta: float, buf) -> None:
 # -- flat parameter batches ------------------------------------------------------------------
 # NOTE: the update is memory-bound. Run over whole flat buffers, each of its ~12 array calls streams
 # every buffer through main memory; on bench's `optim` workload (Adam, 5M float32 elements, 1 thread)
-# that measured ~1.4x slower than the old per-parameter loop, whose small parameters stayed in
+# that measured ~1.3x slower than the old per-parameter loop, whose small parameters stayed in
 # cache between calls. Chunks of 1 MiB per buffer keep the intermediates in cache (and beat the
-# loop); on a GPU the chunk only caps the scratch memory.
+# loop by ~10%); on a GPU the chunk only caps the scratch memory.
 _CHUNK_BYTES = {"cpu": 1 << 20, "cuda": 1 << 26}
 
 
@@ -550,7 +565,8 @@ class _FlatChunk:
         return grad
 
     def _targets(self, delta) -> list:
-        """(parameter array, matching view of ``delta``) pairs; the views are made once per buffer."""
+        """(parameter array, matching view of ``delta``) pairs. ``delta`` is one of the chunk's own
+        buffers (``buffer(slot)``, a state slice, the gradient): its views are made once and kept."""
         if self.piece is not None:
             lo, hi = self.piece
             return [(self.params[0]._data.reshape(-1)[lo:hi], delta)]  # a view: split params are contiguous
@@ -685,22 +701,26 @@ class _FlatLayout:
         self.array_keys = tuple(self.array_fills)
         has_state = bool(self.scalar_keys or self.array_keys)
         buckets: dict = {}
-        for p in {id(p): p for p in params}.values():  # NOTE: a parameter listed twice is updated once
+        for p in params:
             entry = state[p] if has_state else {}  # (SGD without momentum keeps no state, as in PyTorch)
             scalars = tuple(_scalar_key(entry.get(key), init) for key, init in self.scalar_keys.items())
-            new = any(not isinstance(entry.get(key), Tensor) for key in self.array_keys)
+            # NOTE: existing state keeps its dtype when the param is cast later (Module.double()), as in
+            # PyTorch; new state takes the param's.
+            state_dtypes = tuple(value._data.dtype if isinstance(value, Tensor) else None
+                                 for value in map(entry.get, self.array_keys))
             dtype, _, kind, device = _array_spec(p._data)
-            buckets.setdefault((dtype, kind, device, scalars, new), []).append(p)
+            buckets.setdefault((dtype, kind, device, state_dtypes, scalars), []).append(p)
         # What must still hold for the layout to serve the next step, checked by is_current:
         self.params, self.specs = params, [_array_spec(p._data) for p in params]
         self.param_entries = [state.get(p) for p in params]
         # every state entry as (state dict, key, state tensor, the view it holds)
         self.entry_dicts, self.entry_keys, self.entry_tensors, self.entry_views = [], [], [], []
-        self.batches = [self._build_batch(state, members, scalars, new)
-                        for (*_, scalars, new), members in buckets.items()]
+        self.batches = [self._build_batch(state, members, state_dtypes, scalars)
+                        for (*_, state_dtypes, scalars), members in buckets.items()]
 
-    def _build_batch(self, state, params: list[Tensor], scalars: tuple, new: bool) -> _FlatBatch:
-        batch = _FlatBatch(params, new)
+    def _build_batch(self, state, params: list[Tensor], state_dtypes: tuple, scalars: tuple) -> _FlatBatch:
+        # NOTE: `any(is None)`, not `None in`: numpy finds dtype('float64') == None true
+        batch = _FlatBatch(params, new=any(dtype is None for dtype in state_dtypes))
         for key, (kind, value) in zip(self.scalar_keys, scalars):
             scalar_xp, scalar_dtype = kind or (module_for_device("cpu"), D.get_default_dtype().np)
             flat = batch.scalars[key] = scalar_xp.full(len(params), value, dtype=scalar_dtype)
@@ -713,8 +733,8 @@ class _FlatLayout:
                     old = entry[key] = _wrap(flat[i:i + 1].reshape(()))
                 self._track(batch, entry, key, old)
         xp = batch.xp
-        for key, fill in self.array_fills.items():
-            flat = batch.state[key] = xp.empty(batch.size, dtype=batch.dtype)
+        for (key, fill), dtype in zip(self.array_fills.items(), state_dtypes):
+            flat = batch.state[key] = xp.empty(batch.size, dtype=dtype or batch.dtype)
             for p, view in zip(params, batch.views(flat)):
                 entry = state[p]
                 old = entry.get(key)
@@ -722,15 +742,15 @@ class _FlatLayout:
                     if old.shape != p.shape:
                         raise RuntimeError(f"optimizer state '{key}' has shape {tuple(old.shape)} but its "
                                            f"parameter has shape {tuple(p.shape)}")
-                    # the parameter was cast or moved since (Module.to, p.data = ...): its state follows it
-                    xp.copyto(view, old.to(dtype=p.dtype, device=p.device)._data)
+                    # a parameter moved since (Module.to): its state follows it to the device
+                    xp.copyto(view, old.to(device=p.device)._data)
                     old._data = view
                 else:
                     view.fill(fill)
                     old = entry[key] = _wrap(view)
                 self._track(batch, entry, key, old)
-        kind = "cuda" if is_cuda_array(params[0]._data) else "cpu"
-        batch.plan_chunks(max(1, _CHUNK_BYTES[kind] // batch.dtype.itemsize))
+        device_type = "cuda" if is_cuda_array(params[0]._data) else "cpu"
+        batch.plan_chunks(max(1, _CHUNK_BYTES[device_type] // batch.dtype.itemsize))
         return batch
 
     def _track(self, batch: _FlatBatch, entry: dict, key: str, tensor: Tensor) -> None:
