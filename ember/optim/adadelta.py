@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 
-from .._backend import array_module
-from .optimizer import Optimizer, _check_lr, _decay_, _params_with_grad
+from .optimizer import Optimizer, _check_lr, _decay_
 
 __all__ = ["Adadelta"]
 
@@ -25,20 +24,18 @@ class Adadelta(Optimizer):
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def _update_group(self, group) -> None:
-        lr, rho, eps = group["lr"], group["rho"], group["eps"]
-        for p in _params_with_grad(group):
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = self._new_step()
-                state["square_avg"] = self._zeros_like(p)
-                state["acc_delta"] = self._zeros_like(p)
-            self._increment(state["step"])
-            param = p._data
-            xp = array_module(param)
-            grad = self._grad_array(p, group["maximize"], group["weight_decay"])
-            square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
-            delta, std = self._scratch(param, 1), self._scratch(param, 2)
+    _scalar_state = {"step": 0.0}
+
+    def _array_state(self, group) -> dict:
+        return {"square_avg": 0.0, "acc_delta": 0.0}
+
+    def _update_batch(self, group, batch) -> None:
+        lr, rho, eps, xp = group["lr"], group["rho"], group["eps"], batch.xp
+        batch.increment("step")
+        for chunk in batch.chunk_updates():
+            grad = chunk.grad_for_update(group["maximize"], group["weight_decay"])
+            square_avg, acc_delta = chunk.state["square_avg"], chunk.state["acc_delta"]
+            delta, std = chunk.buffer(0), chunk.buffer(1)
 
             _decay_(square_avg, grad, rho, std)
             xp.add(square_avg, eps, out=std)
@@ -50,5 +47,4 @@ class Adadelta(Optimizer):
             delta *= grad
             _decay_(acc_delta, delta, rho, std)
             delta *= -lr
-            param += delta
-            p._vbox[0] += 1
+            chunk.add_to_params(delta)

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 
-from .._backend import array_module
-from .optimizer import Optimizer, _check_lr, _params_with_grad
+from .optimizer import Optimizer, _check_lr
 
 __all__ = ["Adagrad"]
 
@@ -33,20 +32,20 @@ class Adagrad(Optimizer):
                 state["step"] = self._new_step()
                 state["sum"] = self._zeros_like(p, fill=initial_accumulator_value)
 
-    def _update_group(self, group) -> None:
-        lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-        for p in _params_with_grad(group):
-            state = self.state[p]
-            if len(state) == 0:  # a parameter added later through add_param_group
-                state["step"] = self._new_step()
-                state["sum"] = self._zeros_like(p, fill=self.defaults["initial_accumulator_value"])
-            step = self._increment(state["step"])
-            param = p._data
-            xp = array_module(param)
-            grad = self._grad_array(p, group["maximize"], group["weight_decay"])
-            clr = lr / (1 + (step - 1) * lr_decay)
-            total = state["sum"]._data
-            buf = self._scratch(param, 1)
+    _scalar_state = {"step": 0.0}
+
+    def _array_state(self, group) -> dict:
+        # NOTE: a parameter added later through add_param_group starts from the defaults' value, as in PyTorch
+        return {"sum": self.defaults["initial_accumulator_value"]}
+
+    def _update_batch(self, group, batch) -> None:
+        lr, lr_decay, eps, xp = group["lr"], group["lr_decay"], group["eps"], batch.xp
+        step = batch.increment("step")
+        clr = lr / (1 + (step - 1) * lr_decay)
+        for chunk in batch.chunk_updates():
+            grad = chunk.grad_for_update(group["maximize"], group["weight_decay"])
+            total = chunk.state["sum"]
+            buf = chunk.buffer(0)
 
             xp.multiply(grad, grad, out=buf)
             total += buf
@@ -55,5 +54,4 @@ class Adagrad(Optimizer):
             buf += eps
             xp.divide(grad, buf, out=buf)
             buf *= -clr
-            param += buf
-            p._vbox[0] += 1
+            chunk.add_to_params(buf)

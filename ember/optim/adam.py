@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import math
 
-from .._backend import array_module
 from .._tensor import Tensor
-from .optimizer import Optimizer, _check_lr, _decay_, _lerp_, _params_with_grad
+from .optimizer import Optimizer, _check_lr, _decay_, _lerp_
 
 __all__ = ["Adam"]
 
@@ -32,39 +31,32 @@ class Adam(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("decoupled_weight_decay", False)
 
-    def _init_state(self, p, amsgrad: bool) -> dict:
-        state = self.state[p]
-        state["step"] = self._new_step()
-        state["exp_avg"] = self._zeros_like(p)
-        state["exp_avg_sq"] = self._zeros_like(p)
-        if amsgrad:
-            state["max_exp_avg_sq"] = self._zeros_like(p)
-        return state
+    _scalar_state = {"step": 0.0}
 
-    def _update_group(self, group) -> None:
+    def _array_state(self, group) -> dict:
+        keys = {"exp_avg": 0.0, "exp_avg_sq": 0.0}
+        if group["amsgrad"]:
+            keys["max_exp_avg_sq"] = 0.0
+        return keys
+
+    def _update_batch(self, group, batch) -> None:
         lr, eps, weight_decay, amsgrad = group["lr"], group["eps"], group["weight_decay"], group["amsgrad"]
         beta1, beta2 = group["betas"]
-        decoupled = group["decoupled_weight_decay"]
-        for p in _params_with_grad(group):
-            state = self.state[p]
-            if len(state) == 0:
-                state = self._init_state(p, amsgrad)
-            step = self._increment(state["step"])
-            param = p._data
-            xp = array_module(param)
+        decoupled, xp = group["decoupled_weight_decay"], batch.xp
+        step = batch.increment("step")
+        step_size = lr / (1 - beta1 ** step)
+        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+        for chunk in batch.chunk_updates():
             if weight_decay != 0 and decoupled:
-                param *= 1 - lr * weight_decay
-            grad = self._grad_array(p, group["maximize"], 0 if decoupled else weight_decay)
-            exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            buf = self._scratch(param, 1)
+                chunk.scale_params(1 - lr * weight_decay)
+            grad = chunk.grad_for_update(group["maximize"], 0 if decoupled else weight_decay)
+            exp_avg, exp_avg_sq = chunk.state["exp_avg"], chunk.state["exp_avg_sq"]
+            buf = chunk.buffer(0)
 
             _lerp_(exp_avg, grad, 1 - beta1, buf)
             _decay_(exp_avg_sq, grad, beta2, buf)
-
-            step_size = lr / (1 - beta1 ** step)
-            bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
             if amsgrad:
-                max_exp_avg_sq = state["max_exp_avg_sq"]._data
+                max_exp_avg_sq = chunk.state["max_exp_avg_sq"]
                 xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
                 second_moment = max_exp_avg_sq
             else:
@@ -76,8 +68,7 @@ class Adam(Optimizer):
             denom += eps * bias_correction2_sqrt
             xp.divide(exp_avg, denom, out=denom)
             denom *= -step_size * bias_correction2_sqrt
-            param += denom
-            p._vbox[0] += 1
+            chunk.add_to_params(denom)
 
 
 def _check_adam_args(lr: float, betas, eps: float, weight_decay: float) -> None:

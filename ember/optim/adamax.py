@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 
-from .._backend import array_module
 from .adam import _check_adam_args
-from .optimizer import Optimizer, _lerp_, _params_with_grad
+from .optimizer import Optimizer, _lerp_
 
 __all__ = ["Adamax"]
 
@@ -20,21 +19,20 @@ class Adamax(Optimizer):
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
 
-    def _update_group(self, group) -> None:
-        lr, eps = group["lr"], group["eps"]
+    _scalar_state = {"step": 0.0}
+
+    def _array_state(self, group) -> dict:
+        return {"exp_avg": 0.0, "exp_inf": 0.0}
+
+    def _update_batch(self, group, batch) -> None:
+        lr, eps, xp = group["lr"], group["eps"], batch.xp
         beta1, beta2 = group["betas"]
-        for p in _params_with_grad(group):
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = self._new_step()
-                state["exp_avg"] = self._zeros_like(p)
-                state["exp_inf"] = self._zeros_like(p)
-            step = self._increment(state["step"])
-            param = p._data
-            xp = array_module(param)
-            grad = self._grad_array(p, group["maximize"], group["weight_decay"])
-            exp_avg, exp_inf = state["exp_avg"]._data, state["exp_inf"]._data
-            buf = self._scratch(param, 1)
+        step = batch.increment("step")
+        clr = lr / (1 - beta1 ** step)
+        for chunk in batch.chunk_updates():
+            grad = chunk.grad_for_update(group["maximize"], group["weight_decay"])
+            exp_avg, exp_inf = chunk.state["exp_avg"], chunk.state["exp_inf"]
+            buf = chunk.buffer(0)
 
             _lerp_(exp_avg, grad, 1 - beta1, buf)
             exp_inf *= beta2
@@ -42,8 +40,6 @@ class Adamax(Optimizer):
             buf += eps
             xp.maximum(exp_inf, buf, out=exp_inf)
 
-            clr = lr / (1 - beta1 ** step)
             xp.divide(exp_avg, exp_inf, out=buf)
             buf *= -clr
-            param += buf
-            p._vbox[0] += 1
+            chunk.add_to_params(buf)

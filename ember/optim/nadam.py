@@ -2,13 +2,8 @@
 from __future__ import annotations
 
 
-import numpy as np
-
-from .._backend import array_module
-from .._tensor import _wrap
-from .. import _dtype as D
 from .adam import _check_adam_args
-from .optimizer import Optimizer, _decay_, _lerp_, _params_with_grad
+from .optimizer import Optimizer, _decay_, _lerp_
 
 __all__ = ["NAdam"]
 
@@ -28,32 +23,27 @@ class NAdam(Optimizer):
                         capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def _update_group(self, group) -> None:
+    _scalar_state = {"step": 0.0, "mu_product": 1.0}
+
+    def _array_state(self, group) -> dict:
+        return {"exp_avg": 0.0, "exp_avg_sq": 0.0}
+
+    def _update_batch(self, group, batch) -> None:
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         momentum_decay, decoupled = group["momentum_decay"], group["decoupled_weight_decay"]
-        for p in _params_with_grad(group):
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = self._new_step()
-                state["mu_product"] = _wrap(np.array(1.0, dtype=D.get_default_dtype().np))
-                state["exp_avg"] = self._zeros_like(p)
-                state["exp_avg_sq"] = self._zeros_like(p)
-            step = self._increment(state["step"])
-            param = p._data
-            xp = array_module(param)
+        xp = batch.xp
+        step = batch.increment("step")
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        mu_product = batch.scale_scalar("mu_product", mu)  # NOTE: in the counter's own precision, like PyTorch
+        mu_product_next = mu_product * mu_next
+        for chunk in batch.chunk_updates():
             if weight_decay != 0 and decoupled:
-                param *= 1 - lr * weight_decay
-            grad = self._grad_array(p, group["maximize"], 0 if decoupled else weight_decay)
-            exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            buf, denom = self._scratch(param, 1), self._scratch(param, 2)
-
-            mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
-            mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
-            mu_product_t = state["mu_product"]._data
-            mu_product_t *= mu  # NOTE: in the counter's own precision, like PyTorch's 0-d tensor
-            mu_product = float(mu_product_t)
-            mu_product_next = mu_product * mu_next
+                chunk.scale_params(1 - lr * weight_decay)
+            grad = chunk.grad_for_update(group["maximize"], 0 if decoupled else weight_decay)
+            exp_avg, exp_avg_sq = chunk.state["exp_avg"], chunk.state["exp_avg_sq"]
+            buf, denom = chunk.buffer(0), chunk.buffer(1)
 
             _lerp_(exp_avg, grad, 1 - beta1, buf)
             _decay_(exp_avg_sq, grad, beta2, buf)
@@ -64,8 +54,7 @@ class NAdam(Optimizer):
             # Nesterov look-ahead: a gradient term and a momentum term, each over the same denominator.
             xp.divide(grad, denom, out=buf)
             buf *= -lr * (1.0 - mu) / (1.0 - mu_product)
-            param += buf
+            chunk.add_to_params(buf)
             xp.divide(exp_avg, denom, out=buf)
             buf *= (-lr * mu_next) / (1.0 - mu_product_next)
-            param += buf
-            p._vbox[0] += 1
+            chunk.add_to_params(buf)

@@ -2,8 +2,10 @@
 
 An optimizer keeps references to the very Parameter objects it was given (never copies)
 and updates their storage in place, so the model sees every step. Subclasses write their
-math on raw arrays (``p._data``, ``p._grad._data``) with in-place ufuncs, one parameter at
-a time, reusing a scratch buffer instead of allocating temporaries.
+math once, on flat arrays that span many parameters: the per-parameter state tensors are
+views into flat buffers the optimizer owns (``_FlatLayout``), each step gathers the
+gradients into one flat array, and the result goes back with one in-place call per
+parameter. The math runs over the buffers a cache-sized chunk at a time.
 """
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ import functools
 from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
-from typing import Any, Callable, Iterable
+from operator import is_
+from typing import Any, Callable, Iterator
 
 from .. import _dtype as D
-from .._backend import array_module
+from .._backend import array_module, is_cuda_array, module_for_device
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import _GradState
 
@@ -251,8 +254,8 @@ class Optimizer:
     def step(self, closure: Callable | None = None):
         """One update of every parameter that has a gradient, in place; returns the closure's loss.
 
-        Optimizers implement ``_update_group(group)`` (the math of one parameter group) or
-        override ``step`` itself (LBFGS).
+        Optimizers implement ``_update_batch(group, batch)`` (the math on one ``_FlatBatch``) with
+        ``_scalar_state`` / ``_array_state`` naming their state, or override ``step`` itself (LBFGS).
         """
         for group in self.param_groups:
             if group.get("differentiable", False):
@@ -263,11 +266,55 @@ class Optimizer:
         loss = self._evaluate_closure(closure)
         with self._no_grad():
             for group in self.param_groups:
-                self._update_group(_float_hyperparameters(group))
+                hyperparameters = _float_hyperparameters(group)
+                for batch in self._flat_batches(group):
+                    self._update_batch(hyperparameters, batch)
+                    batch.finish_step()
         return loss
 
-    def _update_group(self, group: dict) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must implement step() or _update_group()")
+    # Per-parameter 0-d state and its initial value ({"step": 0.0} for most optimizers).
+    _scalar_state: dict[str, float] = {}
+
+    def _array_state(self, group: dict) -> dict[str, float]:
+        """The state arrays (shaped like the parameter) this group's update needs, and their fill value."""
+        return {}
+
+    def _update_batch(self, group: dict, batch: "_FlatBatch") -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement step() or _update_batch()")
+
+    def _flat_batches(self, group: dict) -> Iterator["_FlatBatch"]:
+        """The group's parameters that have a gradient, as flat batches; the layout is rebuilt when
+        those parameters, their dtype/device/shape, or the state tensors changed since the last step."""
+        params = [p for p in group["params"] if p._grad is not None]
+        if len(set(map(id, params))) == len(params):
+            yield from self._flat_layout(group, 0, params).batches
+            return
+        # NOTE: a parameter listed twice (deprecated, warned about) is updated twice, one after the
+        # other, as PyTorch does: each repeat gets its own layout, built once the one before has run.
+        seen: dict[int, int] = {}
+        levels: list[list[Tensor]] = []
+        for p in params:
+            level = seen[id(p)] = seen.get(id(p), -1) + 1
+            if level == len(levels):
+                levels.append([])
+            levels[level].append(p)
+        for level, level_params in enumerate(levels):
+            yield from self._flat_layout(group, level, level_params).batches
+
+    def _flat_layout(self, group: dict, level: int, params: list[Tensor]) -> "_FlatLayout":
+        layouts = self.__dict__.setdefault("_flat_layouts", {})
+        key = (id(group), level)
+        layout = layouts.get(key)
+        if layout is not None and layout.is_current(self.state, params, tuple(self._array_state(group))):
+            return layout
+        new_layout = layouts[key] = _FlatLayout(self, group, params)
+        if layout is not None:
+            layout.release()
+        # Groups replaced by load_state_dict: their layouts go (their state tensors are no longer ours).
+        current = {id(g) for g in self.param_groups}
+        for stale in [k for k in layouts if k[0] not in current]:
+            del layouts[stale]
+        return new_layout
 
     def _evaluate_closure(self, closure: Callable | None):
         """Call the closure with grad mode on (PyTorch's step does ``with torch.enable_grad()``)."""
@@ -282,55 +329,15 @@ class Optimizer:
 
     _no_grad = _NoGrad
 
-    # -- scratch memory ----------------------------------------------------------------------
-    def _scratch(self, like, slot: int = 0):
-        """A reusable buffer shaped like ``like`` for intermediate results (never part of the state)."""
-        buffers = self.__dict__.get("_scratch_buffers")
-        if buffers is None:
-            buffers = self.__dict__["_scratch_buffers"] = {}
-        key = (slot, like.dtype, str(getattr(like, "device", "cpu")))
-        buf = buffers.get(key)
-        n = like.size
-        if buf is None or buf.size < n:
-            buf = array_module(like).empty(n, dtype=like.dtype)
-            buffers[key] = buf
-        return buf[:n].reshape(like.shape)
-
-    def _grad_array(self, p: Tensor, maximize: bool, weight_decay: float):
-        """The gradient the update uses: negated when maximizing, plus ``weight_decay * param`` (L2)."""
-        g = p._grad._data
-        if weight_decay == 0:
-            if not maximize:
-                return g
-            out = self._scratch(g, 0)
-            array_module(g).negative(g, out=out)
-            return out
-        xp = array_module(g)
-        out = self._scratch(g, 0)
-        xp.multiply(p._data, weight_decay, out=out)
-        if maximize:
-            xp.subtract(out, g, out=out)
-        else:
-            xp.add(out, g, out=out)
-        return out
-
     @staticmethod
     def _new_step(value: float = 0.0) -> Tensor:
         """The ``step`` counter: a 0-d CPU tensor of the default float dtype, as in PyTorch."""
-        import numpy as np
-        return _wrap(np.array(value, dtype=D.get_default_dtype().np))
+        return _wrap(module_for_device("cpu").array(value, dtype=D.get_default_dtype().np))
 
     @staticmethod
     def _zeros_like(p: Tensor, fill: float = 0.0) -> Tensor:
         xp = array_module(p._data)
         return _wrap(xp.full(p._data.shape, fill, dtype=p._data.dtype))
-
-    @staticmethod
-    def _increment(step: Tensor) -> float:
-        """``step += 1`` in the counter's own dtype; returns the new value as a Python float."""
-        step._data += 1
-        step._vbox[0] += 1
-        return float(step._data)
 
     # -- state dict --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -460,11 +467,6 @@ def _float_hyperparameters(group: dict[str, Any]) -> dict[str, Any]:
             for key, value in group.items()}
 
 
-def _params_with_grad(group: dict[str, Any]) -> Iterable[Tensor]:
-    """The group's parameters that have a gradient this step (the others are skipped, as in PyTorch)."""
-    return [p for p in group["params"] if p._grad is not None]
-
-
 def _lerp_(avg, target, weight: float, buf) -> None:
     """``avg.lerp_(target, weight)`` in place, with PyTorch's two-sided formula (exact at weight 0 and 1)."""
     xp = array_module(avg)
@@ -484,6 +486,308 @@ def _decay_(avg, grad, beta: float, buf) -> None:
     xp.multiply(grad, grad, out=buf)
     buf *= 1 - beta
     avg += buf
+
+
+# -- flat parameter batches ------------------------------------------------------------------
+# NOTE: the update is memory-bound. Run over whole flat buffers, each of its ~12 array calls streams
+# every buffer through main memory; on bench's `optim` workload (Adam, 5M float32 elements, 1 thread)
+# that measured ~1.3x slower than the old per-parameter loop, whose small parameters stayed in
+# cache between calls. Chunks of 1 MiB per buffer keep the intermediates in cache (and beat the
+# loop by ~10%); on a GPU the chunk only caps the scratch memory.
+_CHUNK_BYTES = {"cpu": 1 << 20, "cuda": 1 << 26}
+
+
+def _array_spec(array) -> tuple:
+    """What a flat layout depends on: dtype, shape and device (the array type, numpy/cupy, and its device)."""
+    return array.dtype, array.shape, type(array), getattr(array, "device", None)
+
+
+class _FlatChunk:
+    """A cache-sized run of a batch's flat buffers: a slice of each state buffer, the gradient (and
+    parameters, on request) as one flat array, and the parameters the update goes back to: either
+    whole parameters, or one piece ``lo:hi`` of a large contiguous one (``piece``)."""
+
+    __slots__ = ("batch", "xp", "size", "params", "piece", "state", "grad", "_grad_buffer", "_params_buffer",
+                 "_buffers", "_views")
+
+    def __init__(self, batch: "_FlatBatch", start: int, stop: int, params: list[Tensor], piece=None):
+        self.batch, self.xp, self.size = batch, batch.xp, stop - start
+        self.params, self.piece = params, piece
+        self.state = {key: flat[start:stop] for key, flat in batch.state.items()}
+        self.grad = self._grad_buffer = batch.scratch("grad")[:self.size]
+        self._params_buffer = None
+        self._buffers: list = []
+        self._views: dict = {}
+
+    def buffer(self, slot: int):
+        """Scratch for intermediate results; ``slot`` 0, 1, ... are distinct buffers."""
+        while len(self._buffers) <= slot:
+            self._buffers.append(self.batch.scratch(len(self._buffers))[:self.size])
+        return self._buffers[slot]
+
+    def _gather(self, arrays: list, out):
+        """``arrays`` (the chunk's gradients or parameters) as one flat array: the array's own flat
+        view when the chunk covers one parameter of the batch's dtype (only read), else a copy."""
+        if self.piece is not None:
+            lo, hi = self.piece
+            flat = arrays[0].reshape(-1)[lo:hi]
+        elif len(arrays) == 1:
+            flat = arrays[0].reshape(-1)
+        else:
+            self.xp.concatenate(arrays, axis=None, out=out)
+            return out
+        if flat.dtype == out.dtype:
+            return flat
+        self.xp.copyto(out, flat)
+        return out
+
+    def gather_grads(self) -> None:
+        self.grad = self._gather([p._grad._data for p in self.params], self._grad_buffer)
+
+    def param_values(self):
+        """The parameters' current values as one flat array, read-only (for L2 weight decay)."""
+        if self._params_buffer is None:
+            self._params_buffer = self.batch.scratch("params")[:self.size]
+        return self._gather([p._data for p in self.params], self._params_buffer)
+
+    def grad_for_update(self, maximize: bool, weight_decay: float):
+        """The gradient, negated when maximizing, plus ``weight_decay * param`` (L2); read-only."""
+        grad, out, xp = self.grad, self._grad_buffer, self.xp
+        if weight_decay != 0:
+            params = self.param_values()
+            decay = self._params_buffer
+            xp.multiply(params, weight_decay, out=decay)
+            (xp.subtract if maximize else xp.add)(decay, grad, out=out)
+            return out
+        if maximize:
+            xp.negative(grad, out=out)
+            return out
+        return grad
+
+    def _targets(self, delta) -> list:
+        """(parameter array, matching view of ``delta``) pairs. ``delta`` is one of the chunk's own
+        buffers (``buffer(slot)``, a state slice, the gradient): its views are made once and kept."""
+        if self.piece is not None:
+            lo, hi = self.piece
+            return [(self.params[0]._data.reshape(-1)[lo:hi], delta)]  # a view: split params are contiguous
+        cached = self._views.get(id(delta))
+        if cached is None or cached[0] is not delta:
+            views, start = [], 0
+            for p in self.params:
+                shape = p._data.shape
+                n = p._data.size
+                views.append(delta[start:start + n].reshape(shape))
+                start += n
+            cached = self._views[id(delta)] = (delta, views)
+        return list(zip([p._data for p in self.params], cached[1]))
+
+    def add_to_params(self, delta, subtract: bool = False) -> None:
+        """``param += delta`` (``-=`` with subtract) for the chunk's parameters, one call each, in place."""
+        for target, piece in self._targets(delta):
+            if subtract:
+                target -= piece
+            else:
+                target += piece
+
+    def scale_params(self, factor: float) -> None:
+        """``param *= factor`` (decoupled weight decay) for the chunk's parameters, in place."""
+        if self.piece is not None:
+            lo, hi = self.piece
+            target = self.params[0]._data.reshape(-1)[lo:hi]
+            target *= factor
+            return
+        for p in self.params:
+            target = p._data
+            target *= factor
+
+
+class _FlatBatch:
+    """Parameters of one group that share dtype, device and the values of their scalar state
+    (``step``...), so one set of scalar factors serves them all. Each array state key lives in one
+    flat buffer and each parameter's state Tensor is a view into it; ``scalars`` hold the 0-d
+    state the same way, one flat array per key."""
+
+    def __init__(self, params: list[Tensor], new: bool):
+        first = params[0]._data
+        self.xp, self.dtype, self.params = array_module(first), first.dtype, params
+        self.new = new  # no parameter had the array state before (SGD's first momentum step)
+        self.sizes = [p._data.size for p in params]
+        self.size = sum(self.sizes)
+        self.state: dict[str, Any] = {}
+        self.scalars: dict[str, Any] = {}
+        self.tensors: list[Tensor] = list(params)  # everything an update changes: versions go up
+        self.split: list[Tensor] = []  # parameters cut across chunks (their ravel must stay a view)
+        self.chunks: list[_FlatChunk] = []
+        self._chunk_size = 0
+        self._scratch: dict = {}
+
+    def views(self, flat) -> list:
+        """``flat`` cut into one view per parameter, shaped like it."""
+        views, start = [], 0
+        for p, n in zip(self.params, self.sizes):
+            views.append(flat[start:start + n].reshape(p._data.shape))
+            start += n
+        return views
+
+    def plan_chunks(self, chunk_elements: int) -> None:
+        """Cut the flat range into chunks of at most about ``chunk_elements``: runs of small parameters
+        together, a larger one alone or in equal pieces of its own (then its gradient is read where it
+        is, not copied). A non-contiguous parameter stays whole: only a contiguous one has a flat view."""
+        plan, run, start, filled = [], [], 0, 0
+        for p, n in zip(self.params, self.sizes):
+            if n <= chunk_elements or not p._data.flags.c_contiguous:
+                if run and filled + n > chunk_elements:
+                    plan.append((start, start + filled, run, None))
+                    run, start, filled = [], start + filled, 0
+                run.append(p)
+                filled += n
+                continue
+            if run:
+                plan.append((start, start + filled, run, None))
+                run, start, filled = [], start + filled, 0
+            step = -(-n // -(-n // chunk_elements))  # equal pieces, none longer than a chunk
+            for lo in range(0, n, step):
+                hi = min(lo + step, n)
+                plan.append((start + lo, start + hi, [p], (lo, hi)))
+            start += n
+            self.split.append(p)
+        if run:
+            plan.append((start, start + filled, run, None))
+        self._chunk_size = max(stop - begin for begin, stop, _, _ in plan)
+        self.chunks = [_FlatChunk(self, begin, stop, params, piece) for begin, stop, params, piece in plan]
+
+    def scratch(self, name):
+        """A flat buffer as long as the longest chunk, allocated once per batch."""
+        buf = self._scratch.get(name)
+        if buf is None:
+            buf = self._scratch[name] = self.xp.empty(self._chunk_size, dtype=self.dtype)
+        return buf
+
+    def chunk_updates(self):
+        """The chunks in order, each with its gradients gathered."""
+        for chunk in self.chunks:
+            chunk.gather_grads()
+            yield chunk
+
+    def increment(self, key: str = "step") -> float:
+        """``step += 1`` for every parameter, in the counters' own dtype; returns the new value."""
+        values = self.scalars[key]
+        values += 1
+        return float(values[0])
+
+    def scale_scalar(self, key: str, factor: float) -> float:
+        """``value *= factor`` for every parameter's 0-d state ``key``; returns the new value."""
+        values = self.scalars[key]
+        values *= factor
+        return float(values[0])
+
+    def scalars_uniform(self) -> bool:
+        return all(values.size < 2 or values.min() == values.max() for values in self.scalars.values())
+
+    def finish_step(self) -> None:
+        self.new = False
+        for t in self.tensors:
+            t._vbox[0] += 1
+
+
+class _FlatLayout:
+    """The flat state of one param group: its parameters that have a gradient, batched by dtype,
+    device and scalar state, with every state Tensor re-pointed at a view of its batch's buffers."""
+
+    def __init__(self, optimizer: Optimizer, group: dict, params: list[Tensor]):
+        state = optimizer.state
+        self.group, self.state = group, state
+        self.scalar_keys, self.array_fills = optimizer._scalar_state, optimizer._array_state(group)
+        self.array_keys = tuple(self.array_fills)
+        has_state = bool(self.scalar_keys or self.array_keys)
+        buckets: dict = {}
+        for p in params:
+            entry = state[p] if has_state else {}  # (SGD without momentum keeps no state, as in PyTorch)
+            scalars = tuple(_scalar_key(entry.get(key), init) for key, init in self.scalar_keys.items())
+            # NOTE: existing state keeps its dtype when the param is cast later (Module.double()), as in
+            # PyTorch; new state takes the param's.
+            state_dtypes = tuple(value._data.dtype if isinstance(value, Tensor) else None
+                                 for value in map(entry.get, self.array_keys))
+            dtype, _, kind, device = _array_spec(p._data)
+            buckets.setdefault((dtype, kind, device, state_dtypes, scalars), []).append(p)
+        # What must still hold for the layout to serve the next step, checked by is_current:
+        self.params, self.specs = params, [_array_spec(p._data) for p in params]
+        self.param_entries = [state.get(p) for p in params]
+        # every state entry as (state dict, key, state tensor, the view it holds)
+        self.entry_dicts, self.entry_keys, self.entry_tensors, self.entry_views = [], [], [], []
+        self.batches = [self._build_batch(state, members, state_dtypes, scalars)
+                        for (*_, state_dtypes, scalars), members in buckets.items()]
+
+    def _build_batch(self, state, params: list[Tensor], state_dtypes: tuple, scalars: tuple) -> _FlatBatch:
+        # NOTE: `any(is None)`, not `None in`: numpy finds dtype('float64') == None true
+        batch = _FlatBatch(params, new=any(dtype is None for dtype in state_dtypes))
+        for key, (kind, value) in zip(self.scalar_keys, scalars):
+            scalar_xp, scalar_dtype = kind or (module_for_device("cpu"), D.get_default_dtype().np)
+            flat = batch.scalars[key] = scalar_xp.full(len(params), value, dtype=scalar_dtype)
+            for i, p in enumerate(params):
+                entry = state[p]
+                old = entry.get(key)
+                if isinstance(old, Tensor):
+                    old._data = flat[i:i + 1].reshape(old._data.shape)
+                else:  # missing, or a plain number from an old checkpoint: a 0-d tensor, as PyTorch keeps it
+                    old = entry[key] = _wrap(flat[i:i + 1].reshape(()))
+                self._track(batch, entry, key, old)
+        xp = batch.xp
+        for (key, fill), dtype in zip(self.array_fills.items(), state_dtypes):
+            flat = batch.state[key] = xp.empty(batch.size, dtype=dtype or batch.dtype)
+            for p, view in zip(params, batch.views(flat)):
+                entry = state[p]
+                old = entry.get(key)
+                if isinstance(old, Tensor):
+                    if old.shape != p.shape:
+                        raise RuntimeError(f"optimizer state '{key}' has shape {tuple(old.shape)} but its "
+                                           f"parameter has shape {tuple(p.shape)}")
+                    # a parameter moved since (Module.to): its state follows it to the device
+                    xp.copyto(view, old.to(device=p.device)._data)
+                    old._data = view
+                else:
+                    view.fill(fill)
+                    old = entry[key] = _wrap(view)
+                self._track(batch, entry, key, old)
+        device_type = "cuda" if is_cuda_array(params[0]._data) else "cpu"
+        batch.plan_chunks(max(1, _CHUNK_BYTES[device_type] // batch.dtype.itemsize))
+        return batch
+
+    def _track(self, batch: _FlatBatch, entry: dict, key: str, tensor: Tensor) -> None:
+        self.entry_dicts.append(entry)
+        self.entry_keys.append(key)
+        self.entry_tensors.append(tensor)
+        self.entry_views.append(tensor._data)
+        batch.tensors.append(tensor)
+
+    def is_current(self, state, params: list[Tensor], array_keys: tuple) -> bool:
+        """Whether the layout still fits: the same state, params with a gradient (dtype, device,
+        shape), array state keys, state tensors holding their views, and uniform scalar state."""
+        # NOTE: identity checks through map(operator.is_, ...): Tensor == is elementwise, and a loop
+        # of Python comparisons per parameter would cost what the flat update saves.
+        if (state is not self.state or len(params) != len(self.params) or array_keys != self.array_keys
+                or not all(map(is_, params, self.params))
+                or [_array_spec(p._data) for p in params] != self.specs
+                or not all(map(is_, map(state.get, params), self.param_entries))
+                or not all(map(is_, map(dict.get, self.entry_dicts, self.entry_keys), self.entry_tensors))
+                or not all(map(is_, [t._data for t in self.entry_tensors], self.entry_views))):
+            return False
+        return (all(p._data.flags.c_contiguous for batch in self.batches for p in batch.split)
+                and all(batch.scalars_uniform() for batch in self.batches))
+
+    def release(self) -> None:
+        """Give state tensors that a newer layout did not take over their own copy, so the old
+        flat buffers can be freed (a parameter without a gradient keeps its state as it was)."""
+        for tensor, view in zip(self.entry_tensors, self.entry_views):
+            if tensor._data is view:
+                tensor._data = view.copy()
+
+
+def _scalar_key(value, init: float) -> tuple:
+    """((array module, dtype) or None for the default, value) of one parameter's 0-d state entry."""
+    if isinstance(value, Tensor):
+        return (array_module(value._data), value._data.dtype), float(value._data)
+    return None, float(init if value is None else value)
 
 
 # The shared step runs the step hooks too (subclasses that define their own step are wrapped

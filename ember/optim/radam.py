@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import math
 
-from .._backend import array_module
 from .adam import _check_adam_args
-from .optimizer import Optimizer, _decay_, _lerp_, _params_with_grad
+from .optimizer import Optimizer, _decay_, _lerp_
 
 __all__ = ["RAdam"]
 
@@ -22,42 +21,39 @@ class RAdam(Optimizer):
                         differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def _update_group(self, group) -> None:
+    _scalar_state = {"step": 0.0}
+
+    def _array_state(self, group) -> dict:
+        return {"exp_avg": 0.0, "exp_avg_sq": 0.0}
+
+    def _update_batch(self, group, batch) -> None:
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
-        decoupled = group["decoupled_weight_decay"]
+        decoupled, xp = group["decoupled_weight_decay"], batch.xp
         rho_inf = 2 / (1 - beta2) - 1
-        for p in _params_with_grad(group):
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = self._new_step()
-                state["exp_avg"] = self._zeros_like(p)
-                state["exp_avg_sq"] = self._zeros_like(p)
-            step = self._increment(state["step"])
-            param = p._data
-            xp = array_module(param)
+        step = batch.increment("step")
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        for chunk in batch.chunk_updates():
             if weight_decay != 0 and decoupled:
-                param *= 1 - lr * weight_decay
-            grad = self._grad_array(p, group["maximize"], 0 if decoupled else weight_decay)
-            exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            update = self._scratch(param, 1)
+                chunk.scale_params(1 - lr * weight_decay)
+            grad = chunk.grad_for_update(group["maximize"], 0 if decoupled else weight_decay)
+            exp_avg, exp_avg_sq = chunk.state["exp_avg"], chunk.state["exp_avg_sq"]
+            update = chunk.buffer(0)
 
             _lerp_(exp_avg, grad, 1 - beta1, update)
             _decay_(exp_avg_sq, grad, beta2, update)
 
-            bias_correction1 = 1 - beta1 ** step
-            bias_correction2 = 1 - beta2 ** step
-            rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
             # update = exp_avg / bias_correction1 * lr [* adaptive_lr * rectification]
             xp.divide(exp_avg, bias_correction1, out=update)
             update *= lr
             if rho_t > 5.0:
                 rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-                adaptive_lr = self._scratch(param, 2)
+                adaptive_lr = chunk.buffer(1)
                 xp.sqrt(exp_avg_sq, out=adaptive_lr)
                 adaptive_lr += eps
                 xp.divide(bias_correction2 ** 0.5, adaptive_lr, out=adaptive_lr)
                 update *= adaptive_lr
                 update *= rect
-            param -= update
-            p._vbox[0] += 1
+            chunk.add_to_params(update, subtract=True)

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 
-from .._backend import array_module
-from .optimizer import Optimizer, _check_lr, _decay_, _lerp_, _params_with_grad
+from .optimizer import Optimizer, _check_lr, _decay_, _lerp_
 
 __all__ = ["RMSprop"]
 
@@ -28,32 +27,28 @@ class RMSprop(Optimizer):
                         differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def _init_state(self, p, group) -> dict:
-        state = self.state[p]
-        state["step"] = self._new_step()
-        state["square_avg"] = self._zeros_like(p)
-        if group["momentum"] > 0:
-            state["momentum_buffer"] = self._zeros_like(p)
-        if group["centered"]:
-            state["grad_avg"] = self._zeros_like(p)
-        return state
+    _scalar_state = {"step": 0.0}
 
-    def _update_group(self, group) -> None:
+    def _array_state(self, group) -> dict:
+        keys = {"square_avg": 0.0}
+        if group["momentum"] > 0:
+            keys["momentum_buffer"] = 0.0
+        if group["centered"]:
+            keys["grad_avg"] = 0.0
+        return keys
+
+    def _update_batch(self, group, batch) -> None:
         lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
-        for p in _params_with_grad(group):
-            state = self.state[p]
-            if len(state) == 0:
-                state = self._init_state(p, group)
-            self._increment(state["step"])
-            param = p._data
-            xp = array_module(param)
-            grad = self._grad_array(p, group["maximize"], group["weight_decay"])
-            square_avg = state["square_avg"]._data
-            avg = self._scratch(param, 1)
+        xp = batch.xp
+        batch.increment("step")
+        for chunk in batch.chunk_updates():
+            grad = chunk.grad_for_update(group["maximize"], group["weight_decay"])
+            square_avg = chunk.state["square_avg"]
+            avg = chunk.buffer(0)
 
             _decay_(square_avg, grad, alpha, avg)
             if group["centered"]:
-                grad_avg = state["grad_avg"]._data
+                grad_avg = chunk.state["grad_avg"]
                 _lerp_(grad_avg, grad, 1 - alpha, avg)
                 # avg = sqrt(square_avg - grad_avg ** 2): the variance, not the raw second moment
                 xp.multiply(grad_avg, grad_avg, out=avg)
@@ -66,11 +61,10 @@ class RMSprop(Optimizer):
             step_dir = avg
             xp.divide(grad, avg, out=step_dir)
             if momentum > 0:
-                buf = state["momentum_buffer"]._data
+                buf = chunk.state["momentum_buffer"]
                 buf *= momentum
                 buf += step_dir
                 xp.multiply(buf, -lr, out=step_dir)
             else:
                 step_dir *= -lr
-            param += step_dir
-            p._vbox[0] += 1
+            chunk.add_to_params(step_dir)

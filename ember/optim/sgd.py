@@ -1,9 +1,7 @@
 """SGD with momentum, dampening, Nesterov, weight decay and maximize (``torch.optim.SGD``)."""
 from __future__ import annotations
 
-
-from .._backend import array_module
-from .optimizer import Optimizer, _check_lr, _params_with_grad
+from .optimizer import Optimizer, _check_lr
 
 __all__ = ["SGD"]
 
@@ -32,39 +30,34 @@ class SGD(Optimizer):
             group.setdefault("nesterov", False)
             group.setdefault("maximize", False)
 
-    def _update_group(self, group) -> None:
+    def _array_state(self, group) -> dict:
+        return {"momentum_buffer": 0.0} if group["momentum"] != 0 else {}
+
+    def _update_batch(self, group, batch) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        nesterov = group["nesterov"]
-        for p in _params_with_grad(group):
-            param = p._data
-            xp = array_module(param)
-            grad = self._grad_array(p, group["maximize"], group["weight_decay"])
+        nesterov, xp = group["nesterov"], batch.xp
+        for chunk in batch.chunk_updates():
+            grad = chunk.grad_for_update(group["maximize"], group["weight_decay"])
             if momentum != 0:
-                state = self.state[p]
-                buf_t = state.get("momentum_buffer")
-                if buf_t is None:
-                    # The first step's buffer is the gradient itself (no dampening applied).
-                    buf_t = state["momentum_buffer"] = self._zeros_like(p)
-                    buf_t._data[...] = grad
+                buf = chunk.state["momentum_buffer"]
+                if batch.new:
+                    xp.copyto(buf, grad)  # the first step's buffer is the gradient itself (no dampening)
                 else:
-                    buf = buf_t._data
                     buf *= momentum
                     if dampening == 0:
                         buf += grad
                     else:
-                        scaled = self._scratch(param, 1)
+                        scaled = chunk.buffer(0)
                         xp.multiply(grad, 1 - dampening, out=scaled)
                         buf += scaled
-                    buf_t._vbox[0] += 1
                 if nesterov:
-                    update = self._scratch(param, 1)
-                    xp.multiply(buf_t._data, momentum, out=update)
+                    update = chunk.buffer(0)
+                    xp.multiply(buf, momentum, out=update)
                     update += grad
                 else:
-                    update = buf_t._data
+                    update = buf
             else:
                 update = grad
-            delta = self._scratch(param, 1)
+            delta = chunk.buffer(0)
             xp.multiply(update, -lr, out=delta)
-            param += delta
-            p._vbox[0] += 1
+            chunk.add_to_params(delta)
