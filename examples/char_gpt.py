@@ -272,7 +272,7 @@ def main(argv=None) -> float:
         generator.set_state(ckpt["generator"])
         ember.set_rng_state(ckpt["rng_state"])
         history, start_epoch = ckpt["history"], ckpt["epoch"]
-        print(f"resumed from {ckpt_path} at epoch {start_epoch}")
+        print(f"{'loaded' if args.sample else 'resumed from'} {ckpt_path} at epoch {start_epoch}")
 
     def show_sample() -> str:
         sample = sample_text(model, tokenizer, args.prompt, args.sample_length, args.temperature, args.top_k,

@@ -218,7 +218,7 @@ def main(argv=None) -> float:
         generator.set_state(ckpt["generator"])
         ember.set_rng_state(ckpt["rng_state"])
         history, start_epoch = ckpt["history"], ckpt["epoch"]
-        print(f"resumed from {ckpt_path} at epoch {start_epoch}")
+        print(f"{'loaded' if args.sample else 'resumed from'} {ckpt_path} at epoch {start_epoch}")
 
     def show_samples() -> float:
         """Print sampled names; returns the fraction that are real Unicode names."""
