@@ -128,6 +128,9 @@ def _element_dtype(x) -> D.dtype:
     raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
 
 
+_PY_SCALAR_TYPES = frozenset((builtins.bool, builtins.int, builtins.float))
+
+
 def _flatten_checked(data):
     """Flatten nested sequences, checking rectangularity; returns (values, dtype, shape).
 
@@ -147,6 +150,11 @@ def _flatten_checked(data):
         shape.append(n)
         level = [x for item in level for x in item]
         depth += 1
+    kinds = set(map(type, level))
+    if kinds <= _PY_SCALAR_TYPES:  # plain Python numbers (a token list, say): infer once, not per element
+        if builtins.float in kinds:
+            return level, D._default_dtype, tuple(shape)
+        return level, (D.int64 if builtins.int in kinds else D.bool if kinds else D._default_dtype), tuple(shape)
     dtype = None
     values = []
     for x in level:
