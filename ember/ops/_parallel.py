@@ -48,8 +48,13 @@ def in_chunks(fn, xp, n: int, size: int) -> None:
         fn(slice(None))
         return
     if _pool is None:
-        _pool = ThreadPoolExecutor(_threads, thread_name_prefix="ember")
+        _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="ember")
     chunks = min(_threads, n)
     bounds = [n * i // chunks for i in range(chunks + 1)]
-    for future in [_pool.submit(fn, slice(a, b)) for a, b in zip(bounds, bounds[1:])]:
-        future.result()
+    # the calling thread takes the first slice itself: one hand-off fewer, one thread fewer competing
+    futures = [_pool.submit(fn, slice(a, b)) for a, b in zip(bounds[1:-1], bounds[2:])]
+    try:
+        fn(slice(bounds[0], bounds[1]))
+    finally:
+        for future in futures:
+            future.result()
