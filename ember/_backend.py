@@ -94,33 +94,29 @@ def _scipy_special(name):
         return None
 
 
-_erf_scipy = _scipy_special("erf")
 _erfinv_scipy = _scipy_special("erfinv")
 
 
-def special_erf(a):
-    """erf elementwise: cupyx/SciPy when available, else Python's math.erf per element."""
-    if is_cuda_array(a):
-        import cupyx.scipy.special as cs  # type: ignore
-        return cs.erf(a)
-    if _erf_scipy is not None:
-        return _erf_scipy(a).astype(a.dtype, copy=False)
+def _special_function(name: str, doc: str):
+    """An elementwise special function: cupyx on CUDA arrays, SciPy when installed, else Python's
+    ``math.<name>`` per element (exact, slow)."""
     import math
-    return np.vectorize(math.erf, otypes=[np.float64])(a).astype(a.dtype, copy=False)
+    scipy_fn = _scipy_special(name)
+    scalar_fn = getattr(math, name)
+
+    def fn(a):
+        if is_cuda_array(a):
+            import cupyx.scipy.special as cs  # type: ignore
+            return getattr(cs, name)(a)
+        if scipy_fn is not None:
+            return scipy_fn(a).astype(a.dtype, copy=False)
+        return np.vectorize(scalar_fn, otypes=[np.float64])(a).astype(a.dtype, copy=False)
+    fn.__name__, fn.__doc__ = f"special_{name}", doc
+    return fn
 
 
-_erfc_scipy = _scipy_special("erfc")
-
-
-def special_erfc(a):
-    """1 - erf elementwise, accurate in the tails (where 1 - erf(a) would round to 0)."""
-    if is_cuda_array(a):
-        import cupyx.scipy.special as cs  # type: ignore
-        return cs.erfc(a)
-    if _erfc_scipy is not None:
-        return _erfc_scipy(a).astype(a.dtype, copy=False)
-    import math
-    return np.vectorize(math.erfc, otypes=[np.float64])(a).astype(a.dtype, copy=False)
+special_erf = _special_function("erf", "erf elementwise.")
+special_erfc = _special_function("erfc", "1 - erf elementwise, accurate in the tails (where 1 - erf(a) rounds to 0).")
 
 
 def special_erfinv(a):
