@@ -12,9 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .._backend import numpy as _np
 
-_MIN_ELEMENTS = 1 << 18  # below this, the hand-off costs more than the second core saves
+_MIN_ELEMENTS = 1 << 19  # below this, the hand-off costs more than the second core saves
 _threads = min(4, os.cpu_count() or 1)
 _pool: ThreadPoolExecutor | None = None
+splits = 0  # how many passes were cut into slices (a test reads it)
 
 
 def _forget_pool() -> None:
@@ -43,7 +44,7 @@ def set_threads(n: int) -> None:
 def in_chunks(fn, xp, n: int, size: int) -> None:
     """Run ``fn(part)`` for slices ``part`` covering ``range(n)`` (axis 0), on worker threads when
     the arrays are NumPy's and ``size`` elements are at stake; else one call ``fn(slice(None))``."""
-    global _pool
+    global _pool, splits
     if xp is not _np or _threads < 2 or n < 2 or size < _MIN_ELEMENTS:
         fn(slice(None))
         return
@@ -51,6 +52,7 @@ def in_chunks(fn, xp, n: int, size: int) -> None:
         _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="ember")
     chunks = min(_threads, n)
     bounds = [n * i // chunks for i in range(chunks + 1)]
+    splits += 1
     # the calling thread takes the first slice itself: one hand-off fewer, one thread fewer competing
     futures = [_pool.submit(fn, slice(a, b)) for a, b in zip(bounds[1:-1], bounds[2:])]
     try:

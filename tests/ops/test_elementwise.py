@@ -418,14 +418,17 @@ def test_isnan_isinf_isfinite_and_nan_to_num():
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_relu_split_over_threads_matches_torch(threads):
-    # big enough (> 2**18 elements) for the pass to be cut into slices, one per thread
-    previous = ember.get_num_threads()
+    from ember.ops import _parallel
+    # big enough for the passes (forward and backward) to be cut into slices, one per thread
+    rows = _parallel._MIN_ELEMENTS // (300 * 130) + 1
+    previous, before = ember.get_num_threads(), _parallel.splits
     ember.set_num_threads(threads)
     try:
-        check(lambda T, x: T.relu(x), rand(7, 300, 130, dtype=np.float32))
+        check(lambda T, x: T.relu(x), rand(rows, 300, 130, dtype=np.float32))
     finally:
         ember.set_num_threads(previous)
     assert ember.get_num_threads() == previous
+    assert _parallel.splits - before == (2 if threads > 1 else 0)
 
 
 def test_set_num_threads_rejects_non_positive_like_torch():

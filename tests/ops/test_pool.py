@@ -255,15 +255,18 @@ def test_max_pool_tiled_and_strided_gradients():
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_max_pool_split_over_threads_matches_torch(threads):
-    # > 2**18 elements: the window passes run in slices of the batch, one per thread
-    previous = ember.get_num_threads()
+    from ember.ops import _parallel
+    # big enough for the window passes to run in slices of the batch, one per thread
+    batch = _parallel._MIN_ELEMENTS // (8 * 80 * 82) + 2
+    previous, before = ember.get_num_threads(), _parallel.splits
     ember.set_num_threads(threads)
     try:
-        x = rand(5, 8, 80, 82, dtype=np.float32)
+        x = rand(batch, 8, 80, 82, dtype=np.float32)
         check(lambda T, x: F(T).max_pool2d(x, 2, return_indices=True), x)
         check(lambda T, x: F(T).max_pool2d(x, 3, stride=2), x)
     finally:
         ember.set_num_threads(previous)
+    assert (_parallel.splits > before) == (threads > 1)
 
 
 @pytest.mark.parametrize("pad", [(-1, 2), (2, -1), (-2, -1), (0, -3), (3, -2)])
