@@ -188,7 +188,7 @@ def _input_grad_by_planes(gd, wm, padded, kernel, dilation):
         grid[part][valid] = src[part]
     in_chunks(spread, xp, o, grid.size)
     g = wm.shape[0]
-    gcols = _gemm(wm, grid.reshape(g, o // g, n * plane))  # (G, Cg*k, N*plane)
+    gcols = xp.matmul(wm, grid.reshape(g, o // g, n * plane))  # (G, Cg*k, N*plane)
     c = g * (wm.shape[1] // math.prod(kernel))
     gcols = gcols.reshape(c, math.prod(kernel), n * plane)
     shifts = [sum(i * d * p for i, d, p in zip(offset, dilation, pitch)) for offset in _kernel_offsets(kernel)]
@@ -215,11 +215,6 @@ def _product_nt(a, b):
     if a.shape[1] < b.shape[1]:
         return xp.matmul(b, a.swapaxes(1, 2)).swapaxes(1, 2)
     return xp.matmul(a, b.swapaxes(1, 2))
-
-
-def _gemm(a, b, out=None):
-    """``a (G, P, Q) @ b (G, Q, R)``, one matrix product per group."""
-    return array_module(a).matmul(a, b, out=out)
 
 
 def _grouped_weight(w, groups: int):
@@ -322,8 +317,12 @@ class ConvolutionBackward0(Node):
         g = geo.groups
         kernel = w.shape[2:]
         xp = array_module(gd)
-        gm = _channel_rows(gd)  # (O, N*L), the layout of the forward's product
+        planes = all(s == 1 for s in geo.stride)  # input gradient by _input_grad_by_planes (reads gd itself)
         gx = gw = gb = None
+        if not (need_b or need_w or (need_x and not planes)):
+            gm = None
+        else:
+            gm = _channel_rows(gd)  # (O, N*L), the layout of the forward's product
         if need_b:
             gb = gm.sum(axis=1)
         if need_w:
@@ -334,7 +333,7 @@ class ConvolutionBackward0(Node):
         if need_x:
             wm = _transposed_weight(w, g)  # (G, Cg*k, Og)
             padded = tuple(s + a + b for s, a, b in zip(x.shape[2:], geo.lo, geo.hi))
-            if all(s == 1 for s in geo.stride):
+            if planes:
                 buf = _input_grad_by_planes(gd, wm, padded, kernel, geo.dilation)
             else:
                 spare = _scratch(xp, (g, wm.shape[1], gm.shape[1]), gd.dtype)

@@ -253,3 +253,22 @@ def test_transposed_conv_casts_a_bias_of_another_float_dtype_like_torch(conv):
     nd = 1 if conv.endswith("1d") else 2
     x, w, b = rand(1, 2, *(5,) * nd), rand(2, 3, *(3,) * nd), rand(3, dtype=np.float32)
     check(lambda T, x, w, b: getattr(F(T), conv)(x, w, b, stride=2), x, w, b)
+
+
+@pytest.mark.parametrize("nd,kw", [
+    (1, dict(padding=2, dilation=2)),
+    (2, dict(padding=(1, 2), dilation=(2, 1), groups=2)),
+    (2, dict(padding="same")),
+    (3, dict(padding=1, groups=2)),
+    (2, dict(stride=2, padding=1)),
+])
+def test_input_gradient_with_frozen_weight_matches_torch(nd, kw):
+    # only the input needs a gradient: stride-1 convolutions take the whole-plane col2im
+    x, w = rand(2, 4, *(7,) * nd), rand(6, 4 // kw.get("groups", 1), *(3,) * nd)
+    results = []
+    for T in (ember, torch):
+        xt, wt = T.tensor(x, requires_grad=True), T.tensor(w)
+        out = getattr(F(T), f"conv{nd}d")(xt, wt, **kw)
+        (out * out).sum().backward()
+        results.append(xt.grad.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-10, atol=1e-10)
