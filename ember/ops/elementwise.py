@@ -787,16 +787,17 @@ def square(input):
 class ReluBackward0(Node):
     def apply(self, g):
         r = self._result()
-        # NOTE: zero where the result is <= 0, so a NaN passes its gradient through, as in PyTorch
+        # NOTE: zero where the result is <= 0, so a NaN passes its gradient through, as in PyTorch.
+        # The result is >= 0 or NaN, so "not <= 0" is "!= 0": one comparison pass.
         if not _GradState.enabled:  # no graph of the backward is recorded: one ufunc, no bool->float copy
             gd, rd = g._data, r._data
             if gd.shape != rd.shape or gd.ndim == 0:
-                return (_wrap(np.multiply(gd, ~(rd <= 0), dtype=gd.dtype)),)
+                return (_wrap(np.multiply(gd, rd != 0, dtype=gd.dtype)),)
             xp = array_module(gd)
             out = xp.empty(gd.shape, dtype=gd.dtype)
 
             def mask(part):
-                xp.multiply(gd[part], ~(rd[part] <= 0), out=out[part], dtype=gd.dtype)
+                xp.multiply(gd[part], rd[part] != 0, out=out[part], dtype=gd.dtype)
             in_chunks(mask, xp, gd.shape[0], gd.size)
             return (_wrap(out),)
         return (g * (r <= 0).logical_not(),)
