@@ -62,9 +62,9 @@ class Tensor:
     _retains_grad = False
     _base = None             # the tensor this one is a view of
 
-    # Let NumPy defer to our reflected operators (np.float32(2) * t is a Tensor).
+    # Let NumPy defer to our reflected operators (np.float32(2) * t is a Tensor); a NumPy ufunc
+    # called on a tensor (np.exp(t)) runs on its array and comes back as a tensor (__array_wrap__).
     __array_priority__ = 1000
-    __array_ufunc__ = None
 
     def __new__(cls, *args, **kwargs):
         """Legacy constructor ``ember.Tensor(data)`` / ``ember.Tensor(2, 3)``: default dtype."""
@@ -350,6 +350,14 @@ class Tensor:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         arr = to_numpy(self._data)
         return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        """The result of a NumPy ufunc on this tensor, as a tensor (as PyTorch's Tensor does)."""
+        array = np.asarray(array)
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)  # NOTE: PyTorch's __array_wrap__ turns bool results into uint8
+        D.from_numpy_dtype(array.dtype)  # PyTorch's TypeError for a dtype it has no tensor for
+        return _wrap(array)
 
     def __len__(self) -> int:
         if self._data.ndim == 0:

@@ -305,3 +305,22 @@ def test_float_of_tensor_requiring_grad_warns_once(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert float(x) == 1.0 and int(x) == 1  # once per process; int() never warns, as in PyTorch
+
+
+@pytest.mark.parametrize("fn", [np.exp, np.sqrt, np.isnan, lambda t: np.add(t, 1), lambda t: np.maximum(t, 0.5),
+                                lambda t: np.add(t, t)])
+def test_numpy_ufuncs_on_tensors_return_tensors_like_torch(fn):
+    import warnings
+    values = np.array([[0.25, 1.0], [4.0, 9.0]], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch's own __array_wrap__ signature
+        expected = fn(torch.tensor(values))
+    got = fn(ember.tensor(values))
+    assert type(got) is ember.Tensor and str(got.dtype).split(".")[-1] == str(expected.dtype).split(".")[-1]
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_numpy_ufunc_on_a_tensor_that_requires_grad_raises_like_torch():
+    for T in (torch, ember):
+        with pytest.raises(RuntimeError, match="Can't call numpy\\(\\) on Tensor that requires grad"):
+            np.exp(T.ones(2, requires_grad=True))
