@@ -46,11 +46,7 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other) -> bool:
-        if isinstance(other, str):
-            try:
-                other = device(other)
-            except (RuntimeError, TypeError):
-                return False
+        # NOTE: as in PyTorch, a device never equals a string (device("cpu") == "cpu" is False)
         if not isinstance(other, device):
             return NotImplemented
         return self.type == other.type and self.index == other.index

@@ -324,3 +324,10 @@ def test_numpy_ufunc_on_a_tensor_that_requires_grad_raises_like_torch():
     for T in (torch, ember):
         with pytest.raises(RuntimeError, match="Can't call numpy\\(\\) on Tensor that requires grad"):
             np.exp(T.ones(2, requires_grad=True))
+
+
+def test_device_never_equals_a_string_like_torch():
+    for T in (torch, ember):
+        d = T.device("cpu")
+        assert (d == "cpu") is False and (d != "cpu") is True
+        assert d == T.device("cpu") and T.zeros(1).device == d and d.type == "cpu"
