@@ -22,6 +22,7 @@ import argparse
 import importlib
 import inspect
 import os
+import sys
 import time
 
 import numpy as np
@@ -29,6 +30,9 @@ import numpy as np
 import ember
 from ember import nn
 import ember.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the examples' shared helpers
+from example_common import save_curves  # noqa: E402
 
 SOURCE_MODULES = ("argparse", "textwrap", "shutil", "tempfile", "dataclasses", "string", "random", "calendar",
                   "contextlib", "collections", "functools", "pathlib", "enum", "logging", "inspect")
@@ -199,21 +203,6 @@ def sample_text(model, tokenizer, prompt: str, length: int, temperature: float, 
     return tokenizer.decode(out[0].tolist())
 
 
-def save_curves(history: dict, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    epochs = range(1, len(history["train_loss"]) + 1)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(epochs, history["train_loss"], label="train (mean over the epoch)")
-    ax.plot(epochs, history["val_loss"], label="validation (held-out text)")
-    ax.set_xlabel("epoch"), ax.set_ylabel("cross-entropy per character (nats)"), ax.legend()
-    ax.set_title("ember: character-level GPT on stdlib source")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def main(argv=None) -> float:
     parser = argparse.ArgumentParser(description="Train a character-level GPT on Python stdlib source with ember")
     parser.add_argument("--epochs", type=int, default=6)
@@ -299,7 +288,9 @@ def main(argv=None) -> float:
                     "vocab": "".join(tokenizer.chars), "config": vars(args)}, ckpt_path)
     elapsed = time.perf_counter() - start
     if history["val_loss"]:
-        save_curves(history, os.path.join(args.out, "curves.png"))
+        save_curves(history, os.path.join(args.out, "curves.png"), "ember: character-level GPT on stdlib source",
+                    [("loss", "cross-entropy per character (nats)", [("train_loss", "train (mean over the epoch)"),
+                                                                     ("val_loss", "validation (held-out text)")])])
         show_sample()
         print(f"val loss {history['val_loss'][-1]:.4f} after {len(history['val_loss'])} epochs "
               f"({elapsed:.1f}s this run); checkpoint {ckpt_path}, curves {os.path.join(args.out, 'curves.png')}")

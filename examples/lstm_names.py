@@ -32,6 +32,9 @@ import ember.nn.functional as F
 from ember.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 from ember.utils.data import DataLoader, Dataset
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the examples' shared helpers
+from example_common import save_curves  # noqa: E402
+
 PAD, END = 0, 1          # token ids: padding, and the end-of-name token that also starts every sequence
 
 
@@ -147,26 +150,6 @@ def train_one_epoch(model, loader, optimizer, grad_clip: float, epoch: int, epoc
     return loss_sum / total, correct / total
 
 
-def save_curves(history: dict, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    epochs = range(1, len(history["train_loss"]) + 1)
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, history["train_loss"], label="train")
-    ax_loss.plot(epochs, history["val_loss"], label="validation (held-out names)")
-    ax_loss.set_xlabel("epoch"), ax_loss.set_ylabel("cross-entropy per character"), ax_loss.legend()
-    ax_loss.set_title("loss")
-    ax_acc.plot(epochs, history["train_acc"], label="train")
-    ax_acc.plot(epochs, history["val_acc"], label="validation (held-out names)")
-    ax_acc.set_xlabel("epoch"), ax_acc.set_ylabel("next-character accuracy"), ax_acc.legend()
-    ax_acc.set_title("next-character accuracy")
-    fig.suptitle("ember: 2-layer LSTM on Unicode character names")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def main(argv=None) -> float:
     parser = argparse.ArgumentParser(description="Train a character-level LSTM on Unicode character names")
     parser.add_argument("--epochs", type=int, default=4)
@@ -259,7 +242,11 @@ def main(argv=None) -> float:
                     "config": {"hidden_size": args.hidden_size, "num_layers": args.num_layers}}, ckpt_path)
     elapsed = time.perf_counter() - start
     if history["val_loss"]:
-        save_curves(history, os.path.join(args.out, "curves.png"))
+        save_curves(history, os.path.join(args.out, "curves.png"), "ember: 2-layer LSTM on Unicode character names",
+                    [("loss", "cross-entropy per character", [("train_loss", "train"),
+                                                              ("val_loss", "validation (held-out names)")]),
+                     ("next-character accuracy", "next-character accuracy",
+                      [("train_acc", "train"), ("val_acc", "validation (held-out names)")])])
         show_samples()
         print(f"val loss {history['val_loss'][-1]:.4f} (next-character accuracy {history['val_acc'][-1]:.4f}) "
               f"after {len(history['val_loss'])} epochs ({elapsed:.1f}s this run); checkpoint {ckpt_path}, "

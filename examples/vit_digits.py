@@ -17,13 +17,18 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 import time
-
-import numpy as np
 
 import ember
 from ember import nn
-from ember.utils.data import DataLoader, TensorDataset
+from ember.utils.data import DataLoader
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the examples' shared helpers
+from example_common import load_digits_split, save_curves  # noqa: E402
+
+DIGITS_PANELS = [("loss", "cross-entropy", [("train_loss", "train"), ("test_loss", "test")]),
+                 ("accuracy", "accuracy", [("train_acc", "train"), ("test_acc", "test")])]
 
 
 class ViT(nn.Module):
@@ -50,20 +55,6 @@ class ViT(nn.Module):
         x = ember.cat((cls_tokens, x), dim=1) + self.pos_embedding
         x = self.transformer(self.dropout(x))
         return self.mlp_head(x[:, 0])                 # classify from the class token
-
-
-def load_digits_split(seed: int, test_fraction: float = 0.2):
-    """The real digits data (no download: it ships with scikit-learn), split into train/test tensors."""
-    from sklearn.datasets import load_digits
-    digits = load_digits()
-    images = (digits.images / 16.0).astype(np.float32)[:, None, :, :]   # (N, 1, 8, 8) in [0, 1]
-    labels = digits.target.astype(np.int64)
-    order = np.random.default_rng(seed).permutation(len(labels))
-    n_test = int(len(labels) * test_fraction)
-    test, train = order[:n_test], order[n_test:]
-    to_t = ember.from_numpy
-    return (TensorDataset(to_t(images[train]), to_t(labels[train])),
-            TensorDataset(to_t(images[test]), to_t(labels[test])))
 
 
 def warmup_cosine(warmup_steps: int, total_steps: int):
@@ -107,24 +98,6 @@ def train_one_epoch(model, loader, loss_fn, optimizer, scheduler, epoch: int, ep
         bar.set_postfix(loss=f"{loss_sum / total:.4f}", acc=f"{correct / total:.3f}",
                         lr=f"{scheduler.get_last_lr()[0]:.1e}")
     return loss_sum / total, correct / total
-
-
-def save_curves(history: dict, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    epochs = range(1, len(history["train_loss"]) + 1)
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, history["train_loss"], label="train")
-    ax_loss.plot(epochs, history["test_loss"], label="test")
-    ax_loss.set_xlabel("epoch"), ax_loss.set_ylabel("cross-entropy"), ax_loss.legend(), ax_loss.set_title("loss")
-    ax_acc.plot(epochs, history["train_acc"], label="train")
-    ax_acc.plot(epochs, history["test_acc"], label="test")
-    ax_acc.set_xlabel("epoch"), ax_acc.set_ylabel("accuracy"), ax_acc.legend(), ax_acc.set_title("accuracy")
-    fig.suptitle("ember: Vision Transformer on scikit-learn digits")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def main(argv=None) -> float:
@@ -188,7 +161,8 @@ def main(argv=None) -> float:
                     "rng_state": ember.get_rng_state(), "history": history, "epoch": epoch + 1}, ckpt_path)
     elapsed = time.perf_counter() - start
     if history["test_acc"]:
-        save_curves(history, os.path.join(args.out, "curves.png"))
+        save_curves(history, os.path.join(args.out, "curves.png"), "ember: Vision Transformer on scikit-learn digits",
+                    DIGITS_PANELS)
         print(f"test accuracy {history['test_acc'][-1]:.4f} after {len(history['test_acc'])} epochs "
               f"({elapsed:.1f}s this run); checkpoint {ckpt_path}, curves {os.path.join(args.out, 'curves.png')}")
         return history["test_acc"][-1]
