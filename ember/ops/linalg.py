@@ -13,6 +13,7 @@ from .._backend import array_module
 from ._util import (Tensor, Node, edge, _GradState, _wrap, _make, sum_to, inplace, check_same_device,
                     _scalar_type_name, wrap_dim)
 from .shape import UnsafeViewBackward0
+from ._parallel import matmul as _split_matmul
 
 # dtypes NumPy's matmul cannot do natively or well: computed in float32 (half types) or refused (bool)
 _HALF_KINDS = "fV"
@@ -53,7 +54,7 @@ def _product(a, b, op_name: str):
     dt = a.dtype
     if dt.kind == "b" or dt.itemsize == 2 or type(a) is not type(b):
         return _special_product(a, b, op_name)
-    return _blas_operand(a) @ _blas_operand(b)
+    return _split_matmul(_blas_operand(a), _blas_operand(b))
 
 
 def _record(res, node_cls, inputs, saved=None):

@@ -108,9 +108,10 @@ def test_top_level_conv_exports():
 
 
 def test_saved_columns_released_after_backward():
-    x = ember.tensor(rand(1, 2, 4, 4), requires_grad=True)
+    x = ember.tensor(rand(1, 2, 5, 5), requires_grad=True)
     w = ember.tensor(rand(3, 2, 2, 2), requires_grad=True)
-    out = F(ember).conv2d(x, w)
+    assert F(ember).conv2d(x, w).grad_fn._cols is None  # stride 1 rebuilds its columns in backward
+    out = F(ember).conv2d(x, w, stride=2)
     node = out.grad_fn
     assert node._cols is not None
     out.sum().backward()
@@ -272,3 +273,67 @@ def test_input_gradient_with_frozen_weight_matches_torch(nd, kw):
         (out * out).sum().backward()
         results.append(xt.grad.numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-10, atol=1e-10)
+
+
+# Stride-1 convolutions run block by block of samples (ember.ops.conv._Planes), with the blocks
+# spread over ember's threads when ember owns BLAS's threads. Small blocks force several blocks
+# (and partial weight/bias gradients per thread, added up) on small inputs.
+BLOCK_CASES = [
+    ((5, 3, 7, 6), (4, 3, 3, 3), dict(padding=1)),
+    ((5, 4, 7, 6), (6, 2, 3, 2), dict(padding=(2, 0), dilation=(2, 1), groups=2)),
+    ((5, 3, 9), (4, 3, 3), dict(padding="same", dilation=2)),
+    ((3, 2, 5, 4, 5), (3, 2, 2, 3, 2), dict(padding=1)),
+]
+
+
+@pytest.fixture(params=[False, True], ids=["blas-threads", "ember-threads"])
+def small_blocks(request, monkeypatch):
+    from ember.ops import _parallel, conv
+    monkeypatch.setattr(conv, "_BLOCK_BYTES", 1)  # one sample per block
+    owned = _parallel.own_blas_threads(request.param)
+    if request.param and not owned:
+        pytest.skip("threadpoolctl is not installed")
+    previous = ember.get_num_threads()
+    ember.set_num_threads(2)
+    yield
+    ember.set_num_threads(previous)
+    _parallel.own_blas_threads(False)
+
+
+@pytest.mark.parametrize("xs,ws,kw", BLOCK_CASES)
+def test_conv_by_sample_blocks_matches_torch(small_blocks, xs, ws, kw):
+    fn = {3: "conv1d", 4: "conv2d", 5: "conv3d"}[len(ws)]
+    check(lambda T, x, w, b: getattr(F(T), fn)(x, w, b, **kw), rand(*xs), rand(*ws), rand(ws[0]))
+
+
+def test_conv_by_sample_blocks_gradcheck(small_blocks):
+    x, w, b = rand(3, 2, 5, 4), rand(3, 2, 2, 3), rand(3)
+    gradcheck(lambda x, w, b: F(ember).conv2d(x, w, b, padding=(1, 0)), x, w, b, gradgrad=True)
+
+
+def test_conv_blocks_with_nested_split_passes_finish(monkeypatch):
+    """Passes that would split over the threads run inline inside a block already on a thread
+    (a nested split would wait for the very thread it runs on)."""
+    import threading
+    from ember.ops import _parallel, conv
+    if not _parallel.own_blas_threads(True):
+        pytest.skip("threadpoolctl is not installed")
+    previous = ember.get_num_threads()
+    try:
+        ember.set_num_threads(2)
+        monkeypatch.setattr(_parallel, "_MIN_ELEMENTS", 1)  # every column copy would split
+        monkeypatch.setattr(conv, "_BLOCK_BYTES", 1)
+        x = ember.tensor(rand(4, 3, 6, 6, dtype=np.float32), requires_grad=True)
+        w = ember.tensor(rand(5, 3, 3, 3, dtype=np.float32), requires_grad=True)
+        done = []
+        worker = threading.Thread(target=lambda: done.append(F(ember).conv2d(x, w).sum().backward()), daemon=True)
+        worker.start()
+        worker.join(60)
+        assert done, "convolution did not finish: a nested split waited on its own thread"
+        tx, tw = (torch.tensor(a.detach().numpy(), requires_grad=True) for a in (x, w))
+        torch.nn.functional.conv2d(tx, tw).sum().backward()
+        np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    finally:
+        ember.set_num_threads(previous)
+        _parallel.own_blas_threads(False)
