@@ -132,6 +132,19 @@ def test_gelu_dtypes(dtype):
     check(lambda T, x: _F(T).gelu(x), rand(4, 5, dtype=dtype), atol=2e-3, rtol=2e-3, grad=dtype == np.float32)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_large_arrays_go_by_cache_blocks(dtype):
+    """Arrays over two cache blocks run block by block (a short last block included)."""
+    from ember.nn import functional as F
+    x = rand(2 * F._CACHE_BLOCK // 100 + 7, 100, dtype=dtype, low=-6, high=6)
+    assert F._cache_blocks(x) is not None and x.size % F._CACHE_BLOCK
+    tol = dict(atol=1e-5, rtol=1e-5) if dtype == np.float32 else dict(atol=1e-10, rtol=1e-10)
+    check(lambda T, x: _F(T).gelu(x), x, **tol)
+    check(lambda T, x: _F(T).gelu(x), noncontiguous(x), **tol)  # the unblocked path
+    with ember.no_grad():
+        check(lambda T, x: _F(T).gelu(x), x, grad=False, **tol)
+
+
 def test_prelu():
     check(lambda T, x, w: _F(T).prelu(x, w), rand(2, 3, 4), rand(3))
     check(lambda T, x, w: _F(T).prelu(x, w), rand(2, 3), rand(1))
