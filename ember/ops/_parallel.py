@@ -143,9 +143,10 @@ def in_sample_blocks(make, xp, n: int, block: int):
 
     ``make()`` is called once per thread and returns ``work(lo, hi)``, which handles samples
     ``lo:hi`` (with its own scratch buffers) and returns a list of partial sums or None. Each
-    thread takes a contiguous run of blocks, with BLAS single-threaded; the partial sums of all
-    blocks are added up and returned. Blocks small enough to stay in a core's cache make the
-    product that follows a copy read it from there. CuPy arrays get one call over all samples.
+    thread takes a contiguous run of blocks when ember owns BLAS's threads (``own_blas_threads``),
+    else the calling thread takes them all, one after the other; the partial sums of all blocks
+    are added up and returned. Blocks small enough to stay in the caches make the product that
+    follows a copy read it from there. CuPy arrays get one call over all samples.
     """
     if xp is not _np:
         return make()(0, n)
