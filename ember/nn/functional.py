@@ -294,48 +294,50 @@ def _cache_blocks(d):
     return [slice(i, i + _CACHE_BLOCK) for i in range(0, d.size, _CACHE_BLOCK)]
 
 
+def _phi(x):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2, a new array."""
+    cdf = _erf(x * _SQRT1_2)
+    cdf += 1.0
+    cdf *= 0.5
+    return cdf
+
+
 def _gelu_exact(d, keep_cdf: bool):
     """(x * Phi(x), Phi(x) when ``keep_cdf`` else None) on arrays, cache block by cache block."""
     blocks = _cache_blocks(d)
     if blocks is None:
-        cdf = _erf(d * _SQRT1_2)
-        cdf += 1.0
-        cdf *= 0.5
+        cdf = _phi(d)
         return cdf * d, cdf if keep_cdf else None
     flat = d.reshape(-1)
     res = np.empty_like(flat)
     kept = np.empty_like(flat) if keep_cdf else None
     for part in blocks:
-        x = flat[part]
-        cdf = _erf(x * _SQRT1_2)
-        cdf += 1.0
-        cdf *= 0.5
+        cdf = _phi(flat[part])
         if keep_cdf:
             kept[part] = cdf
-        np.multiply(cdf, x, out=res[part])
+        np.multiply(cdf, flat[part], out=res[part])
     return res.reshape(d.shape), None if kept is None else kept.reshape(d.shape)
 
 
 def _gelu_exact_grad(x, cdf, g):
-    """g * (Phi(x) + x phi(x)) on arrays, given Phi(x); a new array."""
-    xp = array_module(x)
-    blocks = _cache_blocks(x) if cdf.flags.c_contiguous and g.shape == x.shape and g.flags.c_contiguous else None
-    if blocks is None:
-        pdf = xp.exp(x * x * -0.5)
+    """g * (Phi(x) + x phi(x)) on arrays, given Phi(x); a new array (cache block by cache block)."""
+    def grad(x, cdf, g, out=None):
+        pdf = array_module(x).exp(x * x * -0.5)
         pdf *= x
         pdf *= _INV_SQRT_2PI
         pdf += cdf
-        pdf *= g
-        return pdf
+        if out is None:
+            pdf *= g  # in place: the gradient keeps x's dtype
+            return pdf
+        return array_module(x).multiply(pdf, g, out=out)
+
+    blocks = _cache_blocks(x) if cdf.flags.c_contiguous and g.shape == x.shape and g.flags.c_contiguous else None
+    if blocks is None:
+        return grad(x, cdf, g)
     xf, cf, gf = x.reshape(-1), cdf.reshape(-1), g.reshape(-1)
-    res = np.empty_like(xf, dtype=np.result_type(x, g))
+    res = np.empty_like(xf)
     for part in blocks:
-        xb = xf[part]
-        pdf = np.exp(xb * xb * -0.5)
-        pdf *= xb
-        pdf *= _INV_SQRT_2PI
-        pdf += cf[part]
-        np.multiply(pdf, gf[part], out=res[part])
+        grad(xf[part], cf[part], gf[part], out=res[part])
     return res.reshape(x.shape)
 
 

@@ -68,8 +68,6 @@ def in_chunks(fn, xp, n: int, size: int) -> None:
 # ------------------------------------------------------------------------------------------
 
 _MIN_FLOPS = 1 << 23  # below ~8 MFLOP (tens of microseconds) a product runs as one BLAS call
-
-
 _blas_saved: list | None = None  # (controller, threads before) while ember owns BLAS's threads
 
 
@@ -123,19 +121,24 @@ def _in_region(fn, arg):
         _region.active = outer
 
 
-def _run_split(fn, n: int) -> None:
-    """``fn(part)`` for ``_threads`` slices of ``range(n)``, the first on the calling thread."""
+def _run_parts(fn, bounds) -> list:
+    """``[fn(slice(a, b)) for consecutive a, b in bounds]``, one slice per thread, the first on the
+    calling thread (one hand-off fewer)."""
     global splits
     pool = _get_pool()
-    chunks = min(_threads, n)
-    bounds = [n * i // chunks for i in range(chunks + 1)]
     splits += 1
     futures = [pool.submit(_in_region, fn, slice(a, b)) for a, b in zip(bounds[1:-1], bounds[2:])]
     try:
-        _in_region(fn, slice(bounds[0], bounds[1]))
+        first = _in_region(fn, slice(bounds[0], bounds[1]))
     finally:
-        for future in futures:
-            future.result()
+        rest = [future.result() for future in futures]
+    return [first] + rest
+
+
+def _run_split(fn, n: int) -> None:
+    """``fn(part)`` for ``_threads`` slices of ``range(n)``."""
+    chunks = min(_threads, n)
+    _run_parts(fn, [n * i // chunks for i in range(chunks + 1)])
 
 
 def in_sample_blocks(make, xp, n: int, block: int):
@@ -162,15 +165,8 @@ def in_sample_blocks(make, xp, n: int, block: int):
 
     if workers <= 1:
         return run(slice(0, n))
-    global splits
-    splits += 1
-    pool = _get_pool()
-    futures = [pool.submit(_in_region, run, slice(a, b)) for a, b in zip(bounds[1:-1], bounds[2:])]
-    try:
-        total = _in_region(run, slice(bounds[0], bounds[1]))
-    finally:
-        results = [f.result() for f in futures]
-    for res in results:
+    total = None
+    for res in _run_parts(run, bounds):
         total = _add_partials(total, res)
     return total
 
