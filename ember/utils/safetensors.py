@@ -32,9 +32,8 @@ def _numpy_api():
     return api
 
 
-def _storage_key(t: Tensor):
-    root = _root_array(t._data)
-    return id(root), _data_ptr(root)
+def _storage_key(t: Tensor) -> int:
+    return id(_root_array(t._data))  # the array owning the memory; all roots stay alive meanwhile
 
 
 def _shared_groups(tensors: Dict[str, Tensor]) -> List[Set[str]]:
